@@ -1,0 +1,33 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# check-config.sh DOTCONFIG FRAGMENT...: fail when any option line of a
+# fragment did not survive olddefconfig (merge_config.sh drops options whose
+# dependencies are unmet without failing).
+#   CONFIG_X=v             must appear exactly so in DOTCONFIG
+#   # CONFIG_X is not set  CONFIG_X must not be set (absent counts as not set)
+set -uo pipefail
+dotconfig=$1; shift
+[ -r "$dotconfig" ] || { echo "check-config: cannot read $dotconfig" >&2; exit 2; }
+bad=0
+for frag in "$@"; do
+	n=0
+	while IFS= read -r line; do
+		n=$((n + 1))
+		if [[ $line =~ ^(CONFIG_[A-Za-z0-9_]+)=(.*)$ ]]; then
+			sym=${BASH_REMATCH[1]}
+			got=$(grep -E "^(# )?$sym[= ]" "$dotconfig" | head -n1)
+			if [ "$got" != "$line" ]; then
+				echo "check-config: $frag:$n: wanted '$line', got '${got:-<absent>}': an unmet dependency dropped it; add what it depends on to the fragment" >&2
+				bad=1
+			fi
+		elif [[ $line =~ ^#\ (CONFIG_[A-Za-z0-9_]+)\ is\ not\ set$ ]]; then
+			sym=${BASH_REMATCH[1]}
+			if grep -qE "^$sym=" "$dotconfig"; then
+				echo "check-config: $frag:$n: wanted '$line', got '$(grep -E "^$sym=" "$dotconfig")': something selects it; find what with 'make menuconfig' (/$sym)" >&2
+				bad=1
+			fi
+		fi
+	done < "$frag"
+done
+[ $bad -eq 0 ] && echo "check-config: all options of $* present in $dotconfig"
+exit $bad
