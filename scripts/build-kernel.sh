@@ -3,7 +3,7 @@
 # build-kernel.sh: configure and build a kernel out of tree, incrementally.
 #
 #   KSRC=<source tree> KOUT=<build dir> FRAGMENTS="<fragment> ..." \
-#   [BASECONFIG=tinyconfig] [LPGUARD_CERTS=a.der[,b.pem]] [LPGUARD_BUILTIN=y|n] \
+#   [BASECONFIG=tinyconfig|defconfig|/path/to/.config] [LPGUARD_CERTS=a.der[,b.pem]] [LPGUARD_BUILTIN=y|n] \
 #   scripts/build-kernel.sh
 #
 # LPGUARD_CERTS go both into lpguard's .livepatch keyring and into the kernel's
@@ -61,10 +61,15 @@ frags=()
 for f in $FRAGMENTS; do frags+=("$(realpath "$f")"); done
 frags+=("$gen")
 
-stamp=$( (echo "$BASECONFIG"; cat "${frags[@]}"; cat "$KOUT/lpguard-trusted.pem" 2>/dev/null; head -c 200 "$KSRC/Makefile") | sha256sum | cut -d' ' -f1)
+stamp=$( (echo "$BASECONFIG"; [ -f "$BASECONFIG" ] && cat "$BASECONFIG"; cat "${frags[@]}"; cat "$KOUT/lpguard-trusted.pem" 2>/dev/null; head -c 200 "$KSRC/Makefile") | sha256sum | cut -d' ' -f1)
+if [ -f "$BASECONFIG" ]; then
+	basecmd="cp '$(realpath "$BASECONFIG")' '$KOUT/.config'"
+else
+	basecmd="make -C '$KSRC' O='$KOUT' ARCH=x86_64 $BASECONFIG"
+fi
 if [ ! -f "$KOUT/.config" ] || [ "$(cat "$KOUT/.lpguard-config-stamp" 2>/dev/null)" != "$stamp" ]; then
 	run_step "kernel: configure ($BASECONFIG + ${FRAGMENTS// /, })" "$KOUT/config.log" \
-		bash -c "make -C '$KSRC' O='$KOUT' ARCH=x86_64 $BASECONFIG &&
+		bash -c "$basecmd &&
 			 cd '$KOUT' && '$KSRC/scripts/kconfig/merge_config.sh' -m -O '$KOUT' '$KOUT/.config' ${frags[*]} &&
 			 make -C '$KSRC' O='$KOUT' ARCH=x86_64 olddefconfig"
 	rm -f "$KOUT/.lpguard-config-stamp"

@@ -1,0 +1,132 @@
+# SPDX-License-Identifier: GPL-2.0
+# lpguard: signed, single-active kernel livepatching for confidential VMs.
+#
+#   make deps          install build/test dependencies (root, Debian 12)
+#   make demo          the whole workflow on a local QEMU VM
+#   make test          every test: unit, ASan/UBSan, fuzz (short), config check, KUnit, QEMU
+#   make check         the fast unit subset
+#   make kernel        the QEMU test kernel (lpguard built in)
+#   make KDIR=/path/to/linux-6.15.2 image-kernel   graft lpguard into a real image tree and build it
+#   make KDIR=/path/to/kernel-build module          the loadable lpguard.ko for a kernel without it
+#   make test-kernels  build and run KUnit + QEMU tests against linux-source-7.x too
+#   make test-kpatch   the kpatch-build part of the end-to-end flow
+
+SHELL := /bin/bash
+TOP := $(CURDIR)
+BUILD := $(TOP)/build
+JOBS ?= $(shell nproc)
+PYTHON ?= /usr/bin/python3
+
+KVER ?= 6.12
+KSRC_TAR ?= /usr/src/linux-source-$(KVER).tar.xz
+KSRC ?= $(BUILD)/src/linux-source-$(KVER)
+KOUT ?= $(BUILD)/kernel-$(KVER)
+KOUT_MOD ?= $(BUILD)/kernel-$(KVER)-mod
+FRAGMENTS := $(TOP)/kconfig/qemu.config $(TOP)/kconfig/lpguard.config
+
+CMAKE_BUILD := $(BUILD)/cmake
+CMAKE_ASAN := $(BUILD)/cmake-asan
+BIN := $(CMAKE_BUILD)/bin
+CVM_CLI := $(BIN)/cvm-cli
+
+TEST := $(BUILD)/test
+TEST_KEYS := $(TEST)/keys
+TEST_KEYS_OTHER := $(TEST)/keys-other
+TEST_SSH := $(TEST)/ssh
+
+.PHONY: all deps build check check-asan test test-config test-fuzz test-qemu test-artifacts kernel kernel-mod \
+	payload initramfs test-keys demo test-kernels test-kpatch image-kernel module bench clean distclean
+
+all: build
+
+deps:
+	@$(TOP)/scripts/deps.sh
+
+# ---- C++ ------------------------------------------------------------------
+$(CMAKE_BUILD)/CMakeCache.txt:
+	cmake -S $(TOP) -B $(CMAKE_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+
+build: $(CMAKE_BUILD)/CMakeCache.txt
+	cmake --build $(CMAKE_BUILD) -j$(JOBS)
+	@mkdir -p $(BUILD)/bin && ln -sf $(BIN)/cvm-cli $(BIN)/lp-load $(BUILD)/bin/
+
+$(CMAKE_ASAN)/CMakeCache.txt:
+	cmake -S $(TOP) -B $(CMAKE_ASAN) -DCMAKE_BUILD_TYPE=Debug -DLPGUARD_SANITIZE=ON >/dev/null
+
+check: build
+	$(BIN)/unit-tests
+	$(TOP)/tests/config/test-check-config.sh
+
+check-asan: $(CMAKE_ASAN)/CMakeCache.txt
+	cmake --build $(CMAKE_ASAN) -j$(JOBS)
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 $(CMAKE_ASAN)/bin/unit-tests
+
+test-fuzz:
+	@if [ -x $(TOP)/tests/fuzz/run.sh ]; then $(TOP)/tests/fuzz/run.sh 20; else echo "test-fuzz: no fuzz targets yet"; fi
+
+# ---- test keys, kernels, guest --------------------------------------------
+$(TEST_KEYS)/livepatch.der: | build
+	$(CVM_CLI) generate-livepatch-keys --out $(TEST_KEYS) --subject "lpguard test livepatch key" --days 3650
+$(TEST_KEYS_OTHER)/livepatch.der: | build
+	$(CVM_CLI) generate-livepatch-keys --out $(TEST_KEYS_OTHER) --subject "unrelated test key" --days 3650
+test-keys: $(TEST_KEYS)/livepatch.der $(TEST_KEYS_OTHER)/livepatch.der
+
+$(KSRC)/Makefile:
+	@[ -r $(KSRC_TAR) ] || { echo "kernel source $(KSRC_TAR) missing: run 'make deps' (package linux-source-$(KVER))" >&2; exit 1; }
+	mkdir -p $(BUILD)/src && tar -C $(BUILD)/src -xf $(KSRC_TAR)
+	touch $@
+
+kernel: $(KSRC)/Makefile test-keys
+	KSRC=$(KSRC) KOUT=$(KOUT) FRAGMENTS="$(FRAGMENTS)" LPGUARD_BUILTIN=y \
+		LPGUARD_CERTS=$(TEST_KEYS)/livepatch.der $(TOP)/scripts/build-kernel.sh
+
+kernel-mod: $(KSRC)/Makefile test-keys
+	KSRC=$(KSRC) KOUT=$(KOUT_MOD) FRAGMENTS="$(FRAGMENTS)" LPGUARD_BUILTIN=n \
+		LPGUARD_CERTS=$(TEST_KEYS)/livepatch.der $(TOP)/scripts/build-kernel.sh
+
+$(TEST_SSH)/id_ed25519:
+	mkdir -p $(TEST_SSH)
+	ssh-keygen -q -t ed25519 -N '' -C 'lpguard test client' -f $(TEST_SSH)/id_ed25519
+	ssh-keygen -q -t ed25519 -N '' -C 'lpguard test guest host key' -f $(TEST_SSH)/ssh_host_ed25519_key
+
+payload: kernel kernel-mod
+	$(TOP)/scripts/mkpayload.sh $(KOUT) $(TEST)/$(KVER)/payload $(TEST_KEYS) $(TEST_KEYS_OTHER)
+	$(TOP)/scripts/mkpayload.sh $(KOUT_MOD) $(TEST)/$(KVER)-mod/payload $(TEST_KEYS) $(TEST_KEYS_OTHER) --loadable
+
+initramfs: payload build $(TEST_SSH)/id_ed25519
+	$(TOP)/scripts/mkinitramfs.sh $(TEST)/$(KVER)/initramfs.cpio.gz $(TEST_SSH) $(TEST)/$(KVER)/payload
+	$(TOP)/scripts/mkinitramfs.sh $(TEST)/$(KVER)-mod/initramfs.cpio.gz $(TEST_SSH) $(TEST)/$(KVER)-mod/payload
+
+test-artifacts: initramfs
+
+test-qemu: test-artifacts
+	cd $(TOP)/tests/qemu && LPGUARD_TEST_KVER=$(KVER) $(PYTHON) -m pytest -v -p no:cacheprovider \
+		--junitxml=$(TEST)/qemu-results-$(KVER).xml .
+
+test-config: $(KSRC)/Makefile
+	$(TOP)/tests/config/test-check-config.sh --kernel $(KSRC)
+
+# The one test command (README, CI).
+test: check check-asan test-fuzz test-config test-qemu
+
+clean:
+	rm -rf $(CMAKE_BUILD) $(CMAKE_ASAN) $(TEST)
+
+distclean:
+	rm -rf $(BUILD)
+
+# ---- the real image ---------------------------------------------------------
+IMAGE_OUT ?= $(BUILD)/image-kernel
+image-kernel:
+	@[ -n "$(KDIR)" ] || { echo "image-kernel: set KDIR to the image's kernel source tree (make KDIR=/path/to/linux-6.15.2 LPGUARD_CERTS=keys/livepatch.der image-kernel)" >&2; exit 1; }
+	@[ -n "$(LPGUARD_CERTS)" ] || { echo "image-kernel: no LPGUARD_CERTS: every livepatch would be refused; make keys with 'build/bin/cvm-cli generate-livepatch-keys' and pass LPGUARD_CERTS=keys/livepatch.der" >&2; exit 1; }
+	KSRC=$(KDIR) KOUT=$(IMAGE_OUT) FRAGMENTS="$(TOP)/kconfig/lpguard.config" LPGUARD_BUILTIN=y \
+		BASECONFIG=$(if $(wildcard $(KDIR)/.config),$(KDIR)/.config,defconfig) \
+		LPGUARD_CERTS=$(LPGUARD_CERTS) $(TOP)/scripts/build-kernel.sh
+
+module:
+	@[ -n "$(KDIR)" ] || { echo "module: set KDIR to a configured and built kernel tree (make KDIR=/lib/modules/\$$(uname -r)/build LPGUARD_CERTS=keys/livepatch.der module)" >&2; exit 1; }
+	@[ -n "$(LPGUARD_CERTS)" ] || { echo "module: no LPGUARD_CERTS: every livepatch would be refused; pass LPGUARD_CERTS=keys/livepatch.der" >&2; exit 1; }
+	rm -rf $(BUILD)/module && mkdir -p $(BUILD)/module && cp -a $(TOP)/kmod/. $(BUILD)/module/
+	$(MAKE) -C $(KDIR) M=$(BUILD)/module LPGUARD_CERTS=$(abspath $(LPGUARD_CERTS)) modules
+	@echo "module: $(BUILD)/module/lpguard.ko (sign it with the kernel's module key before loading)"
