@@ -12,3 +12,5 @@ grep -q 'security/lpguard/Kconfig' "$ksrc/security/Kconfig" ||
 grep -q 'security/lpguard/Kconfig' "$ksrc/security/Kconfig" || { echo "graft-lpguard: could not add to security/Kconfig" >&2; exit 1; }
 grep -q 'CONFIG_SECURITY_LPGUARD)' "$ksrc/security/Makefile" ||
 	printf 'obj-$(CONFIG_SECURITY_LPGUARD)\t\t+= lpguard/\n' >> "$ksrc/security/Makefile"
+# Count lpguard in MAX_LSM_COUNT (6.12+), or security_add_hooks() panics.
+"$kmod/graft-lsm-count.sh" "$ksrc"

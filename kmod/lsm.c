@@ -1,0 +1,95 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * lpguard, built-in form: an LSM on kernel_post_read_file
+ * (READING_MODULE: finit_module) and kernel_post_load_data
+ * (LOADING_MODULE: init_module). These are the only points that see the
+ * exact signed bytes the kernel is about to load.
+ *
+ * The hooks are registered with the other LSMs at boot; keyring,
+ * notifier, klp_enable_patch hook and securityfs follow at
+ * device_initcall_sync, once the asymmetric key type exists. Until then
+ * every module load is refused, as the kernel's own signature check
+ * would do without its trusted keys.
+ */
+#define pr_fmt(fmt) "lpguard: " fmt
+
+#include <linux/init.h>
+#include <linux/kernel_read_file.h>
+#include <linux/lsm_hooks.h>
+#include <linux/security.h>
+#include <uapi/linux/lsm.h>
+
+#include "lpguard.h"
+
+#ifdef LSM_ID_LPGUARD
+#define LPGUARD_LSM_ID LSM_ID_LPGUARD
+#else
+/* Not allocated upstream: far above the ids upstream hands out (100+). */
+#define LPGUARD_LSM_ID 1000
+#endif
+
+/* Called by kernel_read_file() only once the whole file is in @buf. */
+static int lpguard_kernel_post_read_file(struct file *file, char *buf,
+					 loff_t size,
+					 enum kernel_read_file_id id)
+{
+	if (id != READING_MODULE)
+		return 0;
+	return lpguard_check_image(buf, size, true);
+}
+
+static int lpguard_kernel_post_load_data(char *buf, loff_t size,
+					 enum kernel_load_data_id id,
+					 char *description)
+{
+	if (id != LOADING_MODULE)
+		return 0;
+	return lpguard_check_image(buf, size, true);
+}
+
+static struct security_hook_list lpguard_hooks[] __ro_after_init = {
+	LSM_HOOK_INIT(kernel_post_read_file, lpguard_kernel_post_read_file),
+	LSM_HOOK_INIT(kernel_post_load_data, lpguard_kernel_post_load_data),
+};
+
+static const struct lsm_id lpguard_lsmid = {
+	.name = "lpguard",
+	.id = LPGUARD_LSM_ID,
+};
+
+static int __init lpguard_lsm_init(void)
+{
+	security_add_hooks(lpguard_hooks, ARRAY_SIZE(lpguard_hooks),
+			   &lpguard_lsmid);
+	pr_info("hooks registered; module loads are refused until keys are loaded\n");
+	return 0;
+}
+
+DEFINE_LSM(lpguard) = {
+	.name = "lpguard",
+	.init = lpguard_lsm_init,
+};
+
+static int __init lpguard_setup(void)
+{
+	bool modules_ok, livepatches_ok;
+	int ret;
+
+	lpguard_keyring_init();
+	ret = lpguard_notifier_init();
+	modules_ok = !ret;
+	if (ret)
+		pr_err("cannot register the module notifier (%d): every module load will be refused\n",
+		       ret);
+	ret = lpguard_replace_init();
+	livepatches_ok = !ret;
+	if (ret)
+		pr_err("cannot hook klp_enable_patch (%d): every livepatch will be refused\n",
+		       ret);
+	lpguard_securityfs_init();
+	lpguard_set_ready(modules_ok, livepatches_ok);
+	pr_notice("enforcing (form=builtin keys=%u)\n",
+		  lpguard_trust()->nkeys);
+	return 0;
+}
+device_initcall_sync(lpguard_setup);

@@ -1,0 +1,552 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * KUnit tests for lpguard's parsers and policy. Signed images and test
+ * certificates come from gen-kunit-data.sh (keys made at build time).
+ */
+#include <kunit/test.h>
+#include <linux/elf.h>
+#include <linux/err.h>
+#include <linux/key.h>
+#include <linux/slab.h>
+#include <linux/string.h>
+
+#include "kunit_data.h"
+#include "lpguard.h"
+
+#define MARKER "~Module signature appended~\n"
+#define MARKER_LEN (sizeof(MARKER) - 1)
+#define MS_LEN 12	/* struct module_signature */
+
+/* A writable copy of a blob, freed with the test. */
+static u8 *dup_blob(struct kunit *test, const u8 *p, size_t len)
+{
+	u8 *c = kunit_kmalloc(test, len, GFP_KERNEL);
+
+	KUNIT_ASSERT_NOT_NULL(test, c);
+	memcpy(c, p, len);
+	return c;
+}
+
+/*
+ * Build an ELF64 relocatable with a section name table and @nmodinfo
+ * sections named .modinfo, all holding @info (@info_len bytes).
+ */
+static u8 *build_elf(struct kunit *test, int nmodinfo, const char *info,
+		     size_t info_len, size_t *len)
+{
+	static const char names[] = "\0.shstrtab\0.modinfo\0.text";
+	unsigned int i, nsec = 2 + nmodinfo;
+	size_t off_names = sizeof(struct elf64_hdr);
+	size_t off_info = off_names + sizeof(names);
+	size_t off_sh = ALIGN(off_info + info_len, 8);
+	struct elf64_shdr *sh;
+	struct elf64_hdr *eh;
+	u8 *buf;
+
+	*len = off_sh + nsec * sizeof(struct elf64_shdr);
+	buf = kunit_kzalloc(test, *len, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, buf);
+	eh = (struct elf64_hdr *)buf;
+	memcpy(eh->e_ident, ELFMAG, SELFMAG);
+	eh->e_ident[EI_CLASS] = ELFCLASS64;
+	eh->e_ident[EI_DATA] = ELFDATA2LSB;
+	eh->e_ident[EI_VERSION] = EV_CURRENT;
+	eh->e_type = ET_REL;
+	eh->e_machine = EM_X86_64;
+	eh->e_shoff = off_sh;
+	eh->e_ehsize = sizeof(*eh);
+	eh->e_shentsize = sizeof(struct elf64_shdr);
+	eh->e_shnum = nsec;
+	eh->e_shstrndx = 1;
+	memcpy(buf + off_names, names, sizeof(names));
+	memcpy(buf + off_info, info, info_len);
+
+	sh = (struct elf64_shdr *)(buf + off_sh);
+	sh[1].sh_name = 1;
+	sh[1].sh_type = SHT_STRTAB;
+	sh[1].sh_offset = off_names;
+	sh[1].sh_size = sizeof(names);
+	for (i = 2; i < nsec; i++) {
+		sh[i].sh_name = nmodinfo ? 11 : 20;	/* .modinfo / .text */
+		sh[i].sh_type = SHT_PROGBITS;
+		sh[i].sh_flags = SHF_ALLOC;
+		sh[i].sh_offset = off_info;
+		sh[i].sh_size = info_len;
+	}
+	if (!nmodinfo) {
+		eh->e_shnum = 3;
+		sh[2].sh_name = 20;
+	}
+	return buf;
+}
+
+static const char lp_info[] = "license=GPL\0livepatch=Y\0name=lp_test";
+
+static void parse_valid_signed(struct kunit *test)
+{
+	size_t len = lpguard_kunit_lp_a_len;
+	struct lpguard_image img;
+	const char *why = NULL;
+
+	KUNIT_ASSERT_EQ(test, lpguard_parse_image(lpguard_kunit_lp_a, len,
+						  &img, &why), 0);
+	KUNIT_EXPECT_TRUE(test, img.livepatch);
+	KUNIT_EXPECT_STREQ(test, img.name, "kunit_lp");
+	KUNIT_ASSERT_NOT_NULL(test, img.sig);
+	KUNIT_EXPECT_PTR_EQ(test, img.sig, lpguard_kunit_lp_a + img.payload_len);
+	KUNIT_EXPECT_EQ(test, img.payload_len + img.sig_len + MS_LEN + MARKER_LEN,
+			len);
+}
+
+static void parse_valid_built(struct kunit *test)
+{
+	struct lpguard_image img;
+	const char *why = NULL;
+	size_t len;
+	u8 *elf = build_elf(test, 1, lp_info, sizeof(lp_info), &len);
+
+	KUNIT_ASSERT_EQ(test, lpguard_parse_image(elf, len, &img, &why), 0);
+	KUNIT_EXPECT_TRUE(test, img.livepatch);
+	KUNIT_EXPECT_STREQ(test, img.name, "lp_test");
+	KUNIT_EXPECT_NULL(test, img.sig);
+	KUNIT_EXPECT_EQ(test, img.payload_len, len);
+}
+
+static void parse_no_trailer(struct kunit *test)
+{
+	size_t len = lpguard_kunit_lp_unsigned_len;
+	struct lpguard_image img;
+	const char *why = NULL;
+
+	KUNIT_ASSERT_EQ(test, lpguard_parse_image(lpguard_kunit_lp_unsigned,
+						  len, &img, &why), 0);
+	KUNIT_EXPECT_NULL(test, img.sig);
+	KUNIT_EXPECT_EQ(test, img.payload_len, len);
+	KUNIT_EXPECT_TRUE(test, img.livepatch);
+}
+
+static void parse_truncated(struct kunit *test)
+{
+	struct lpguard_image img;
+	const char *why = NULL;
+	size_t len;
+	u8 *elf = build_elf(test, 1, lp_info, sizeof(lp_info), &len);
+
+	/* Shorter than the ELF header. */
+	KUNIT_EXPECT_EQ(test, lpguard_parse_image(elf, 40, &img, &why),
+			-EBADMSG);
+	KUNIT_EXPECT_STREQ(test, why, "image is shorter than an ELF header");
+	/* Section headers cut off. */
+	KUNIT_EXPECT_EQ(test, lpguard_parse_image(elf, len - 1, &img, &why),
+			-EBADMSG);
+	KUNIT_EXPECT_STREQ(test, why,
+			   "ELF section headers run past the end of the image");
+	/* A signed image with its marker cut is an unsigned image. */
+	KUNIT_EXPECT_EQ(test, lpguard_parse_trailer(lpguard_kunit_lp_a,
+						    lpguard_kunit_lp_a_len - 1,
+						    &img, &why), 0);
+	KUNIT_EXPECT_NULL(test, img.sig);
+	/* Marker with no room for struct module_signature. */
+	KUNIT_EXPECT_EQ(test, lpguard_parse_trailer("xx" MARKER, MARKER_LEN + 2,
+						    &img, &why), -EBADMSG);
+	KUNIT_EXPECT_STREQ(test, why, "signature trailer is truncated");
+}
+
+static void parse_not_elf(struct kunit *test)
+{
+	static const u8 gz[] = { 0x1f, 0x8b, 0x08, 0x00, 0, 0, 0, 0, 0, 3 };
+	static const u8 xz[] = { 0xfd, '7', 'z', 'X', 'Z', 0x00 };
+	struct lpguard_image img;
+	const char *why = NULL;
+
+	KUNIT_EXPECT_EQ(test, lpguard_parse_image(gz, sizeof(gz), &img, &why),
+			-EBADMSG);
+	KUNIT_EXPECT_STREQ(test, why,
+			   "not an ELF image (compressed modules are not accepted)");
+	KUNIT_EXPECT_EQ(test, lpguard_parse_image(xz, sizeof(xz), &img, &why),
+			-EBADMSG);
+	KUNIT_EXPECT_EQ(test, lpguard_parse_image(xz, 0, &img, &why), -EBADMSG);
+}
+
+static void parse_modinfo_count(struct kunit *test)
+{
+	struct lpguard_image img;
+	const char *why = NULL;
+	size_t len;
+	u8 *elf;
+
+	elf = build_elf(test, 0, lp_info, sizeof(lp_info), &len);
+	KUNIT_EXPECT_EQ(test, lpguard_parse_image(elf, len, &img, &why),
+			-EBADMSG);
+	KUNIT_EXPECT_STREQ(test, why, "image has no .modinfo section");
+
+	elf = build_elf(test, 2, lp_info, sizeof(lp_info), &len);
+	KUNIT_EXPECT_EQ(test, lpguard_parse_image(elf, len, &img, &why),
+			-EBADMSG);
+	KUNIT_EXPECT_STREQ(test, why, "image has more than one .modinfo section");
+}
+
+static void parse_bad_sections(struct kunit *test)
+{
+	struct lpguard_image img;
+	const char *why = NULL;
+	struct elf64_hdr *eh;
+	struct elf64_shdr *sh;
+	size_t len;
+	u8 *elf;
+
+	elf = build_elf(test, 1, lp_info, sizeof(lp_info), &len);
+	eh = (struct elf64_hdr *)elf;
+	sh = (struct elf64_shdr *)(elf + eh->e_shoff);
+	sh[2].sh_size = len;	/* .modinfo past the end */
+	KUNIT_EXPECT_EQ(test, lpguard_parse_image(elf, len, &img, &why),
+			-EBADMSG);
+	KUNIT_EXPECT_STREQ(test, why, ".modinfo section is out of bounds");
+
+	elf = build_elf(test, 1, lp_info, sizeof(lp_info), &len);
+	eh = (struct elf64_hdr *)elf;
+	sh = (struct elf64_shdr *)(elf + eh->e_shoff);
+	sh[2].sh_name = 0x7fffffff;
+	KUNIT_EXPECT_EQ(test, lpguard_parse_image(elf, len, &img, &why),
+			-EBADMSG);
+	KUNIT_EXPECT_STREQ(test, why, "ELF section name is out of bounds");
+
+	elf = build_elf(test, 1, lp_info, sizeof(lp_info), &len);
+	eh = (struct elf64_hdr *)elf;
+	eh->e_shoff = ~0ULL - 8;	/* overflowing offset */
+	KUNIT_EXPECT_EQ(test, lpguard_parse_image(elf, len, &img, &why),
+			-EBADMSG);
+
+	elf = build_elf(test, 1, lp_info, sizeof(lp_info), &len);
+	eh = (struct elf64_hdr *)elf;
+	eh->e_shstrndx = eh->e_shnum;
+	KUNIT_EXPECT_EQ(test, lpguard_parse_image(elf, len, &img, &why),
+			-EBADMSG);
+	KUNIT_EXPECT_STREQ(test, why, "ELF section header table is malformed");
+
+	elf = build_elf(test, 1, lp_info, sizeof(lp_info), &len);
+	elf[EI_CLASS] = ELFCLASS32;
+	KUNIT_EXPECT_EQ(test, lpguard_parse_image(elf, len, &img, &why),
+			-EBADMSG);
+	KUNIT_EXPECT_STREQ(test, why, "not a 64-bit ELF image");
+}
+
+/* Trailer field offsets, counted back from the end of the image. */
+#define MS_AT(len) ((len) - MARKER_LEN - MS_LEN)
+
+static void parse_sig_len_past_end(struct kunit *test)
+{
+	size_t len = lpguard_kunit_lp_a_len;
+	u8 *c = dup_blob(test, lpguard_kunit_lp_a, len);
+	struct lpguard_image img;
+	const char *why = NULL;
+	size_t room = len - MARKER_LEN - MS_LEN;
+
+	/* sig_len == everything before the trailer: no payload left. */
+	c[MS_AT(len) + 8] = room >> 24;
+	c[MS_AT(len) + 9] = room >> 16;
+	c[MS_AT(len) + 10] = room >> 8;
+	c[MS_AT(len) + 11] = room;
+	KUNIT_EXPECT_EQ(test, lpguard_parse_image(c, len, &img, &why), -EBADMSG);
+	KUNIT_EXPECT_STREQ(test, why,
+			   "signature trailer sig_len runs past the start of the image");
+	c[MS_AT(len) + 8] = 0xff;
+	KUNIT_EXPECT_EQ(test, lpguard_parse_image(c, len, &img, &why), -EBADMSG);
+	memset(c + MS_AT(len) + 8, 0, 4);
+	KUNIT_EXPECT_EQ(test, lpguard_parse_image(c, len, &img, &why), -EBADMSG);
+	KUNIT_EXPECT_STREQ(test, why, "signature trailer has a zero sig_len");
+}
+
+static void parse_wrong_id_type(struct kunit *test)
+{
+	size_t len = lpguard_kunit_lp_a_len;
+	u8 *c = dup_blob(test, lpguard_kunit_lp_a, len);
+	struct lpguard_image img;
+	const char *why = NULL;
+
+	c[MS_AT(len) + 2] = 1;	/* PKEY_ID_X509 */
+	KUNIT_EXPECT_EQ(test, lpguard_parse_image(c, len, &img, &why), -EBADMSG);
+	KUNIT_EXPECT_STREQ(test, why, "signature trailer id_type is not PKCS#7");
+}
+
+static void parse_reserved_fields(struct kunit *test)
+{
+	static const unsigned int fields[] = { 0, 1, 3, 4, 5, 6, 7 };
+	size_t len = lpguard_kunit_lp_a_len;
+	struct lpguard_image img;
+	const char *why = NULL;
+	unsigned int i;
+	u8 *c;
+
+	for (i = 0; i < ARRAY_SIZE(fields); i++) {
+		c = dup_blob(test, lpguard_kunit_lp_a, len);
+		c[MS_AT(len) + fields[i]] = 1;
+		KUNIT_EXPECT_EQ(test, lpguard_parse_image(c, len, &img, &why),
+				-EBADMSG);
+		KUNIT_EXPECT_STREQ(test, why,
+				   "signature trailer has non-zero reserved fields");
+	}
+}
+
+struct modinfo_case {
+	const char *info;
+	size_t len;
+	bool livepatch;
+};
+
+#define MI(s, lp) { s, sizeof(s), lp }
+
+static void parse_livepatch_variants(struct kunit *test)
+{
+	static const struct modinfo_case cases[] = {
+		MI("livepatch=Y", true),
+		MI("livepatch=", true),		/* any value counts */
+		MI("livepatch=N", true),
+		MI("license=GPL\0\0\0livepatch=Y", true),
+		MI("name=x\0livepatch=1\0name=y", true),
+		MI("livepatch", false),		/* no '=': not a tag */
+		MI("xlivepatch=Y", false),
+		MI("LIVEPATCH=Y", false),
+		MI("livepatches=Y", false),
+		MI("description=livepatch=Y", false),
+		MI("", false),
+	};
+	static const char two_names[] = "name=x\0livepatch=1\0name=y";
+	static const char no_nul[] = "livepatch=Y";
+	static const char long_name[] =
+		"name=a_module_name_that_is_far_too_long_for_the_kernel_to_accept";
+	struct lpguard_image img;
+	const char *why = NULL;
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		memset(&img, 0, sizeof(img));
+		KUNIT_EXPECT_EQ(test, lpguard_parse_modinfo(cases[i].info,
+							    cases[i].len,
+							    &img, &why), 0);
+		KUNIT_EXPECT_EQ_MSG(test, img.livepatch, cases[i].livepatch,
+				    "case %u", i);
+	}
+	memset(&img, 0, sizeof(img));
+	lpguard_parse_modinfo(two_names, sizeof(two_names), &img, &why);
+	KUNIT_EXPECT_STREQ(test, img.name, "x");	/* first name= wins */
+	KUNIT_EXPECT_EQ(test, lpguard_parse_modinfo(no_nul, sizeof(no_nul) - 1,
+						    &img, &why), -EBADMSG);
+	KUNIT_EXPECT_STREQ(test, why, ".modinfo does not end with a NUL byte");
+	KUNIT_EXPECT_EQ(test, lpguard_parse_modinfo(long_name, sizeof(long_name),
+						    &img, &why), -EBADMSG);
+	KUNIT_EXPECT_STREQ(test, why, ".modinfo name= is too long");
+}
+
+static void parse_signers(struct kunit *test)
+{
+	struct lpguard_signer s[LPGUARD_MAX_SIGNERS];
+	struct lpguard_image img;
+	const char *why = NULL;
+	u8 *c;
+
+	KUNIT_ASSERT_EQ(test, lpguard_parse_image(lpguard_kunit_lp_a,
+						  lpguard_kunit_lp_a_len,
+						  &img, &why), 0);
+	KUNIT_ASSERT_EQ(test, lpguard_parse_signers(img.sig, img.sig_len, s,
+						    ARRAY_SIZE(s), &why), 1);
+	KUNIT_EXPECT_FALSE(test, s[0].by_skid);
+	KUNIT_EXPECT_GT(test, s[0].issuer_len, 0);
+	KUNIT_EXPECT_GT(test, s[0].serial_len, 0);
+
+	KUNIT_ASSERT_EQ(test, lpguard_parse_image(lpguard_kunit_lp_a_skid,
+						  lpguard_kunit_lp_a_skid_len,
+						  &img, &why), 0);
+	KUNIT_ASSERT_EQ(test, lpguard_parse_signers(img.sig, img.sig_len, s,
+						    ARRAY_SIZE(s), &why), 1);
+	KUNIT_EXPECT_TRUE(test, s[0].by_skid);
+	KUNIT_EXPECT_EQ(test, s[0].skid_len, 20);
+
+	/* Truncated and corrupted messages. */
+	KUNIT_EXPECT_EQ(test, lpguard_parse_signers(img.sig, img.sig_len - 1, s,
+						    ARRAY_SIZE(s), &why), -EBADMSG);
+	c = dup_blob(test, img.sig, img.sig_len);
+	c[5] ^= 0x01;	/* inside the signedData OID */
+	KUNIT_EXPECT_EQ(test, lpguard_parse_signers(c, img.sig_len, s,
+						    ARRAY_SIZE(s), &why), -EBADMSG);
+	c = dup_blob(test, img.sig, img.sig_len);
+	c[1] = 0x80;	/* indefinite length */
+	KUNIT_EXPECT_EQ(test, lpguard_parse_signers(c, img.sig_len, s,
+						    ARRAY_SIZE(s), &why), -EBADMSG);
+}
+
+/* Policy against a keyring holding test certificate A only. */
+struct policy_ctx {
+	struct lpguard_trust trust;
+};
+
+static int policy_init(struct kunit *test)
+{
+	struct policy_ctx *ctx = kunit_kzalloc(test, sizeof(*ctx), GFP_KERNEL);
+	const u8 *cert = lpguard_kunit_cert_a;
+
+	KUNIT_ASSERT_NOT_NULL(test, ctx);
+	ctx->trust.keyring = lpguard_keyring_alloc("lpguard-kunit");
+	KUNIT_ASSERT_FALSE(test, IS_ERR(ctx->trust.keyring));
+	KUNIT_ASSERT_EQ(test, lpguard_trust_add_certs(&ctx->trust, cert,
+						      cert + lpguard_kunit_cert_a_len),
+			0);
+	KUNIT_ASSERT_EQ(test, ctx->trust.nkeys, 1);
+	test->priv = ctx;
+	return 0;
+}
+
+static void policy_exit(struct kunit *test)
+{
+	struct policy_ctx *ctx = test->priv;
+	unsigned int i;
+
+	for (i = 0; i < ctx->trust.nkeys; i++)
+		key_put(ctx->trust.keys[i]);
+	key_put(ctx->trust.keyring);
+}
+
+static int decide(struct kunit *test, const u8 *p, size_t len,
+		  struct key **signer)
+{
+	struct policy_ctx *ctx = test->priv;
+	char reason[LPGUARD_REASON_LEN];
+	struct lpguard_image img;
+
+	return lpguard_decide(p, len, &ctx->trust, &img, signer, reason);
+}
+
+static void policy_livepatch_right_key(struct kunit *test)
+{
+	struct policy_ctx *ctx = test->priv;
+	struct key *signer;
+	int ret;
+
+	ret = decide(test, lpguard_kunit_lp_a, lpguard_kunit_lp_a_len,
+		     &signer);
+	KUNIT_EXPECT_EQ(test, ret, 0);
+	KUNIT_EXPECT_PTR_EQ(test, signer, ctx->trust.keys[0]);
+	ret = decide(test, lpguard_kunit_lp_a_skid, lpguard_kunit_lp_a_skid_len,
+		     &signer);
+	KUNIT_EXPECT_EQ(test, ret, 0);
+	KUNIT_EXPECT_PTR_EQ(test, signer, ctx->trust.keys[0]);
+}
+
+static void policy_livepatch_wrong_key(struct kunit *test)
+{
+	struct key *signer;
+	int ret;
+
+	ret = decide(test, lpguard_kunit_lp_b, lpguard_kunit_lp_b_len,
+		     &signer);
+	KUNIT_EXPECT_EQ(test, ret, -EKEYREJECTED);
+	KUNIT_EXPECT_NULL(test, signer);
+}
+
+static void policy_livepatch_unsigned(struct kunit *test)
+{
+	struct key *signer;
+	int ret;
+
+	ret = decide(test, lpguard_kunit_lp_unsigned, lpguard_kunit_lp_unsigned_len,
+		     &signer);
+	KUNIT_EXPECT_EQ(test, ret, -EKEYREJECTED);
+}
+
+static void policy_livepatch_tampered(struct kunit *test)
+{
+	size_t len = lpguard_kunit_lp_a_len;
+	u8 *c = dup_blob(test, lpguard_kunit_lp_a, len);
+	struct key *signer;
+
+	c[EI_PAD] ^= 0x01;	/* signed, but ignored by the parser */
+	KUNIT_EXPECT_EQ(test, decide(test, c, len, &signer), -EKEYREJECTED);
+}
+
+static void policy_ordinary_modules(struct kunit *test)
+{
+	struct key *signer;
+	int ret;
+
+	/* Livepatch keys sign livepatches only. */
+	ret = decide(test, lpguard_kunit_plain_a, lpguard_kunit_plain_a_len,
+		     &signer);
+	KUNIT_EXPECT_EQ(test, ret, -EPERM);
+	KUNIT_EXPECT_NOT_NULL(test, signer);
+	/* Other keys are the kernel's business. */
+	ret = decide(test, lpguard_kunit_plain_b, lpguard_kunit_plain_b_len,
+		     &signer);
+	KUNIT_EXPECT_EQ(test, ret, 0);
+	KUNIT_EXPECT_NULL(test, signer);
+}
+
+static void policy_empty_keyring(struct kunit *test)
+{
+	struct lpguard_trust empty = { };
+	char reason[LPGUARD_REASON_LEN];
+	struct lpguard_image img;
+	struct key *signer;
+
+	empty.keyring = ((struct policy_ctx *)test->priv)->trust.keyring;
+	KUNIT_EXPECT_EQ(test, lpguard_decide(lpguard_kunit_lp_a,
+					     lpguard_kunit_lp_a_len,
+					     &empty, &img, &signer, reason),
+			-EKEYREJECTED);
+	KUNIT_EXPECT_STREQ(test, reason,
+			   "the .livepatch keyring is empty: rebuild the kernel with LPGUARD_CERTS");
+}
+
+static void policy_keyring_sealed(struct kunit *test)
+{
+	struct policy_ctx *ctx = test->priv;
+	key_ref_t kref;
+
+	/* Without KEY_ALLOC_BYPASS_RESTRICTION, nothing gets in. */
+	kref = key_create_or_update(make_key_ref(ctx->trust.keyring, 1),
+				    "asymmetric", NULL, lpguard_kunit_cert_a,
+				    lpguard_kunit_cert_a_len,
+				    KEY_POS_ALL, KEY_ALLOC_NOT_IN_QUOTA);
+	KUNIT_EXPECT_TRUE(test, IS_ERR(kref));
+	KUNIT_EXPECT_EQ(test, PTR_ERR(kref), -EPERM);
+}
+
+static struct kunit_case lpguard_parse_cases[] = {
+	KUNIT_CASE(parse_valid_signed),
+	KUNIT_CASE(parse_valid_built),
+	KUNIT_CASE(parse_no_trailer),
+	KUNIT_CASE(parse_truncated),
+	KUNIT_CASE(parse_not_elf),
+	KUNIT_CASE(parse_modinfo_count),
+	KUNIT_CASE(parse_bad_sections),
+	KUNIT_CASE(parse_sig_len_past_end),
+	KUNIT_CASE(parse_wrong_id_type),
+	KUNIT_CASE(parse_reserved_fields),
+	KUNIT_CASE(parse_livepatch_variants),
+	KUNIT_CASE(parse_signers),
+	{}
+};
+
+static struct kunit_suite lpguard_parse_suite = {
+	.name = "lpguard_parse",
+	.test_cases = lpguard_parse_cases,
+};
+
+static struct kunit_case lpguard_policy_cases[] = {
+	KUNIT_CASE(policy_livepatch_right_key),
+	KUNIT_CASE(policy_livepatch_wrong_key),
+	KUNIT_CASE(policy_livepatch_unsigned),
+	KUNIT_CASE(policy_livepatch_tampered),
+	KUNIT_CASE(policy_ordinary_modules),
+	KUNIT_CASE(policy_empty_keyring),
+	KUNIT_CASE(policy_keyring_sealed),
+	{}
+};
+
+static struct kunit_suite lpguard_policy_suite = {
+	.name = "lpguard_policy",
+	.init = policy_init,
+	.exit = policy_exit,
+	.test_cases = lpguard_policy_cases,
+};
+
+kunit_test_suites(&lpguard_parse_suite, &lpguard_policy_suite);

@@ -1,0 +1,98 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * lpguard: only cumulative "replace" livepatches may be enabled.
+ *
+ * klp_patch.replace is usually set in the patch module's init, right
+ * before klp_enable_patch(), so this is where it is checked: an ftrace
+ * callback on klp_enable_patch() inspects its argument and, for a patch
+ * lpguard did not allow at load time or with replace == false, sends the
+ * call to lpguard_klp_refuse() instead. The patch module's init then
+ * fails with -EPERM and the kernel unloads it; nothing was patched.
+ *
+ * klp_enable_patch() is the only exported entry that enables a patch.
+ */
+#define pr_fmt(fmt) "lpguard: " fmt
+
+#include <linux/ftrace.h>
+#include <linux/livepatch.h>
+#include <linux/module.h>
+
+#include "fhook.h"
+#include "lpguard.h"
+
+static const char * const enable_reasons[] = {
+	"klp_enable_patch() called without a patch module",
+	"livepatch module was not checked by lpguard when it loaded: load lpguard first",
+	"klp_patch.replace is false: only cumulative replace livepatches may be enabled; build it with .replace = true",
+	"klp_enable_patch() re-entered from ftrace: refused",
+};
+
+static const char *enable_problem(struct klp_patch *patch)
+{
+	if (!patch || !patch->mod)
+		return enable_reasons[0];
+	if (!lpguard_livepatch_checked(patch->mod, patch))
+		return enable_reasons[1];
+	if (!patch->replace)
+		return enable_reasons[2];
+	return NULL;
+}
+
+static void report_enable(struct klp_patch *patch, const char *why)
+{
+	struct lpguard_decision d = {
+		.what = LPG_ENABLE,
+		.allowed = !why,
+		.name = patch && patch->mod ? patch->mod->name : "?",
+		.signer = "-",
+		.reason = why ? why : "replace livepatch",
+	};
+
+	lpguard_report(&d);
+}
+
+/* Runs instead of klp_enable_patch() for a refused patch. */
+static int lpguard_klp_refuse(struct klp_patch *patch)
+{
+	const char *why = enable_problem(patch);
+
+	report_enable(patch, why ? why : enable_reasons[3]);
+	return -EPERM;
+}
+
+static void notrace lpguard_klp_thunk(unsigned long ip,
+				      unsigned long parent_ip,
+				      struct ftrace_ops *ops,
+				      struct ftrace_regs *fregs)
+{
+	struct klp_patch *patch;
+	int bit;
+
+	bit = ftrace_test_recursion_trylock(ip, parent_ip);
+	patch = (struct klp_patch *)ftrace_regs_get_argument(fregs, 0);
+	if (bit < 0 || enable_problem(patch))
+		ftrace_regs_set_instruction_pointer(fregs,
+						    (unsigned long)lpguard_klp_refuse);
+	else
+		report_enable(patch, NULL);
+	if (bit >= 0)
+		ftrace_test_recursion_unlock(bit);
+}
+
+static struct ftrace_ops lpguard_klp_ops = {
+	.func = lpguard_klp_thunk,
+	.flags = LPGUARD_FTRACE_FLAGS,
+};
+
+int lpguard_replace_init(void)
+{
+	return lpguard_fhook_register(&lpguard_klp_ops,
+				      (unsigned long)klp_enable_patch,
+				      "klp_enable_patch");
+}
+
+void lpguard_replace_exit(void)
+{
+	lpguard_fhook_unregister(&lpguard_klp_ops,
+				 (unsigned long)klp_enable_patch);
+}
