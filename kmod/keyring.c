@@ -46,13 +46,14 @@ const struct lpguard_trust *lpguard_trust(void)
 int lpguard_trust_add_certs(struct lpguard_trust *t, const u8 *p,
 			    const u8 *end)
 {
+	const u8 *start = p;
 	key_ref_t kref;
 	size_t len;
 
 	while (p < end) {
 		if (end - p < 4 || p[0] != 0x30 || p[1] != 0x82) {
 			pr_err("embedded certificate list is malformed at byte %zu: rebuild with valid LPGUARD_CERTS\n",
-			       (size_t)(p - lpguard_certs_der));
+			       (size_t)(p - start));
 			return -EBADMSG;
 		}
 		len = ((size_t)p[2] << 8 | p[3]) + 4;
@@ -78,8 +79,9 @@ int lpguard_trust_add_certs(struct lpguard_trust *t, const u8 *p,
 			       t->nkeys + 1, PTR_ERR(kref));
 		} else {
 			t->keys[t->nkeys++] = key_ref_to_ptr(kref);
-			pr_notice("\"%s\" added to .livepatch\n",
-				  key_ref_to_ptr(kref)->description);
+			pr_notice("\"%s\" added to %s\n",
+				  key_ref_to_ptr(kref)->description,
+				  t->keyring->description);
 		}
 		p += len;
 	}

@@ -29,13 +29,14 @@ static u8 *dup_blob(struct kunit *test, const u8 *p, size_t len)
 
 /*
  * Build an ELF64 relocatable with a section name table and @nmodinfo
- * sections named .modinfo, all holding @info (@info_len bytes).
+ * sections named .modinfo, all holding @info (@info_len bytes); with
+ * @nmodinfo == 0, one .text section holds it instead.
  */
 static u8 *build_elf(struct kunit *test, int nmodinfo, const char *info,
 		     size_t info_len, size_t *len)
 {
 	static const char names[] = "\0.shstrtab\0.modinfo\0.text";
-	unsigned int i, nsec = 2 + nmodinfo;
+	unsigned int i, nsec = 2 + max(nmodinfo, 1);
 	size_t off_names = sizeof(struct elf64_hdr);
 	size_t off_info = off_names + sizeof(names);
 	size_t off_sh = ALIGN(off_info + info_len, 8);
@@ -72,10 +73,6 @@ static u8 *build_elf(struct kunit *test, int nmodinfo, const char *info,
 		sh[i].sh_flags = SHF_ALLOC;
 		sh[i].sh_offset = off_info;
 		sh[i].sh_size = info_len;
-	}
-	if (!nmodinfo) {
-		eh->e_shnum = 3;
-		sh[2].sh_name = 20;
 	}
 	return buf;
 }
@@ -366,7 +363,7 @@ static void parse_signers(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, lpguard_parse_signers(img.sig, img.sig_len - 1, s,
 						    ARRAY_SIZE(s), &why), -EBADMSG);
 	c = dup_blob(test, img.sig, img.sig_len);
-	c[5] ^= 0x01;	/* inside the signedData OID */
+	c[6] ^= 0x01;	/* first byte of the signedData OID */
 	KUNIT_EXPECT_EQ(test, lpguard_parse_signers(c, img.sig_len, s,
 						    ARRAY_SIZE(s), &why), -EBADMSG);
 	c = dup_blob(test, img.sig, img.sig_len);
