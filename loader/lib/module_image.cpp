@@ -14,6 +14,7 @@
 #include "lpguard/exit_codes.hpp"
 #include "lpguard/module_image.hpp"
 #include "lpguard/module_parse.hpp"
+#include "lpguard/module_sign.hpp"
 #include "ossl.hpp"
 
 namespace lpguard {
@@ -105,13 +106,14 @@ std::vector<uint8_t> make_signature_trailer(std::size_t sig_len)
 		throw Error("cannot build signature trailer",
 			    "signature length " + std::to_string(sig_len) + " does not fit",
 			    "report this as a bug", exit_code::internal);
-	std::vector<uint8_t> t(kModuleSignatureInfoLen, 0);
+	std::vector<uint8_t> t(kModuleSignatureInfoLen + kModuleSigMagicLen, 0);
 	t[2] = kPkeyIdPkcs7;
 	t[8] = uint8_t(sig_len >> 24);
 	t[9] = uint8_t(sig_len >> 16);
 	t[10] = uint8_t(sig_len >> 8);
 	t[11] = uint8_t(sig_len);
-	t.insert(t.end(), kModuleSigMagic, kModuleSigMagic + kModuleSigMagicLen);
+	for (std::size_t i = 0; i < kModuleSigMagicLen; i++)
+		t[kModuleSignatureInfoLen + i] = static_cast<uint8_t>(kModuleSigMagic[i]);
 	return t;
 }
 
@@ -285,16 +287,7 @@ ModuleImage ModuleImage::from_bytes(std::vector<uint8_t> bytes)
 
 ModuleImage ModuleImage::from_file(const std::filesystem::path &path)
 {
-	std::ifstream in(path, std::ios::binary);
-	if (!in) {
-		int err = errno;
-		throw Error("cannot read module " + path.string(), std::strerror(err),
-			    "check the path and its permissions", exit_code::input);
-	}
-	std::vector<uint8_t> data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-	if (in.bad())
-		throw Error("cannot read module " + path.string(), "read error",
-			    "check the file and the disk", exit_code::input);
+	auto data = read_file(path, "module", exit_code::input);
 	try {
 		return from_bytes(std::move(data));
 	} catch (const Error &e) {

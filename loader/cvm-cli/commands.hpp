@@ -1,0 +1,27 @@
+// SPDX-License-Identifier: GPL-2.0
+// cvm-cli subcommands: each file adds one to the application.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include "lpguard/module_image.hpp"
+
+namespace cvmcli {
+
+void add_generate_keys_command(CLI::App &app);
+void add_sign_command(CLI::App &app);
+void add_verify_command(CLI::App &app);
+void add_inspect_command(CLI::App &app);
+void add_livepatch_command(CLI::App &app);
+
+// Default key paths (the output of generate-livepatch-keys without --out).
+inline constexpr const char *kDefaultKey = "keys/livepatch.key";
+inline constexpr const char *kDefaultCert = "keys/livepatch.crt";
+
+// Certificates from files and directories (verify.cpp).
+std::vector<lpguard::Certificate> load_certs(const std::vector<std::string> &paths);
+
+// Exit status of the subcommand that ran (set by its callback).
+int &exit_status();
+
+} // namespace cvmcli

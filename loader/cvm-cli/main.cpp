@@ -1,0 +1,67 @@
+// SPDX-License-Identifier: GPL-2.0
+// cvm-cli: livepatch keys, module signing and inspection, and deployment of
+// signed livepatches to confidential VMs.
+
+#include <iostream>
+
+#include "commands.hpp"
+#include "lpguard/error.hpp"
+#include "lpguard/exit_codes.hpp"
+
+namespace cvmcli {
+
+int &exit_status()
+{
+	static int status = 0;
+	return status;
+}
+
+} // namespace cvmcli
+
+static const char kExitCodes[] = R"(Exit codes:
+  0  success
+  1  unexpected failure (bug, out of memory)
+  2  bad command line
+  3  module file missing, unreadable or malformed
+  4  key or certificate missing, unreadable or not matching
+  5  signature missing or does not verify
+  6  refused: not a livepatch, vermagic mismatch, would overwrite keys
+  7  ssh/scp/gcloud/az/aws failed or missing, or the upload was corrupted
+  8  lp-load on the guest refused the patch or failed (its reason is printed)
+  9  cannot write the output file
+Errors are one line on stderr: what failed: why (what to do).)";
+
+int main(int argc, char **argv)
+{
+	CLI::App app{"cvm-cli: signed livepatches for confidential VMs", "cvm-cli"};
+	app.require_subcommand(1);
+	app.footer(kExitCodes);
+	cvmcli::add_generate_keys_command(app);
+	cvmcli::add_sign_command(app);
+	cvmcli::add_verify_command(app);
+	cvmcli::add_inspect_command(app);
+	cvmcli::add_livepatch_command(app);
+	try {
+		app.parse(argc, argv);
+	} catch (const CLI::CallForHelp &e) {
+		return app.exit(e);
+	} catch (const CLI::CallForAllHelp &e) {
+		return app.exit(e);
+	} catch (const CLI::ParseError &e) {
+		std::string msg = e.what();
+		while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' '))
+			msg.pop_back();
+		for (auto &c : msg)
+			if (c == '\n')
+				c = ' ';
+		std::cerr << "cvm-cli: invalid command line: " << msg << " (run cvm-cli --help)\n";
+		return lpguard::exit_code::usage;
+	} catch (const lpguard::Error &e) {
+		std::cerr << "cvm-cli: " << e.what() << "\n";
+		return e.exit_code();
+	} catch (const std::exception &e) {
+		std::cerr << "cvm-cli: unexpected failure: " << e.what() << " (report this as a bug)\n";
+		return lpguard::exit_code::internal;
+	}
+	return cvmcli::exit_status();
+}

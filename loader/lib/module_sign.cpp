@@ -1,0 +1,218 @@
+// SPDX-License-Identifier: GPL-2.0
+// Module signing, byte-compatible with the kernel's scripts/sign-file.
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <openssl/pem.h>
+
+#include "lpguard/exit_codes.hpp"
+#include "lpguard/module_parse.hpp"
+#include "lpguard/module_sign.hpp"
+#include "ossl.hpp"
+
+namespace lpguard {
+
+namespace {
+
+const std::string kKeygenHint = "create a key pair with: cvm-cli generate-livepatch-keys --out keys";
+
+std::vector<uint8_t> read_key_file(const std::filesystem::path &p, const char *what)
+{
+	std::ifstream in(p, std::ios::binary);
+	if (!in) {
+		int err = errno;
+		throw Error(std::string("cannot read ") + what + " " + p.string(), std::strerror(err),
+			    err == ENOENT ? kKeygenHint : "check the path and its permissions", exit_code::key);
+	}
+	return std::vector<uint8_t>((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+int no_passphrase(char *, int, int, void *) { return -1; }
+
+} // namespace
+
+struct SigningKey::Impl {
+	ossl::Pkey pkey;
+	std::optional<Certificate> cert;
+};
+
+SigningKey::SigningKey(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+SigningKey::~SigningKey() = default;
+SigningKey::SigningKey(SigningKey &&) noexcept = default;
+SigningKey &SigningKey::operator=(SigningKey &&) noexcept = default;
+const Certificate &SigningKey::certificate() const { return *impl_->cert; }
+void *SigningKey::pkey() const { return impl_->pkey.get(); }
+
+SigningKey SigningKey::load(const std::filesystem::path &key, const std::filesystem::path &cert)
+{
+	auto impl = std::make_unique<Impl>();
+	auto kb = read_key_file(key, "signing key");
+	ERR_clear_error();
+	auto bio = ossl::mem_bio(kb.data(), kb.size());
+	impl->pkey.reset(PEM_read_bio_PrivateKey(bio.get(), nullptr, no_passphrase, nullptr));
+	OPENSSL_cleanse(kb.data(), kb.size());
+	if (!impl->pkey)
+		throw Error("cannot load signing key " + key.string(),
+			    "not an unencrypted PEM private key (" + ossl::last_error() + ")",
+			    "pass the livepatch.key written by cvm-cli generate-livepatch-keys", exit_code::key);
+	read_key_file(cert, "certificate"); // for the keygen hint on ENOENT
+	impl->cert.emplace(Certificate::from_file(cert));
+	ERR_clear_error();
+	if (X509_check_private_key(static_cast<X509 *>(impl->cert->x509()), impl->pkey.get()) != 1)
+		throw Error("signing key " + key.string() + " does not match certificate " + cert.string(),
+			    "the certificate holds a different public key",
+			    "pass the livepatch.crt generated together with this key", exit_code::key);
+	return SigningKey(std::move(impl));
+}
+
+bool sign_hash_supported(const std::string &hash)
+{
+	return hash == "sha256" || hash == "sha384" || hash == "sha512";
+}
+
+std::vector<uint8_t> make_pkcs7_signature(std::span<const uint8_t> payload, const SigningKey &key,
+					  const std::string &hash)
+{
+	if (!sign_hash_supported(hash))
+		throw Error("cannot sign", "hash \"" + hash + "\" is not supported",
+			    "use --hash sha256, sha384 or sha512", exit_code::usage);
+	const EVP_MD *md = EVP_get_digestbyname(hash.c_str());
+	auto fail = [](const char *step) {
+		return Error("cannot sign", std::string(step) + " failed: " + ossl::last_error(),
+			     "check that the key is RSA or ECDSA and usable for signing", exit_code::key);
+	};
+	ERR_clear_error();
+	if (!md)
+		throw fail("EVP_get_digestbyname");
+	// The same calls and flags as scripts/sign-file, so that the DER output
+	// is byte-identical for deterministic (RSA PKCS#1 v1.5) keys.
+	ossl::Cms cms(CMS_sign(nullptr, nullptr, nullptr, nullptr,
+			       CMS_NOCERTS | CMS_PARTIAL | CMS_BINARY | CMS_DETACHED | CMS_STREAM));
+	if (!cms)
+		throw fail("CMS_sign");
+	if (!CMS_add1_signer(cms.get(), static_cast<X509 *>(key.certificate().x509()),
+			     static_cast<EVP_PKEY *>(key.pkey()), md,
+			     CMS_NOCERTS | CMS_BINARY | CMS_NOSMIMECAP | CMS_NOATTR))
+		throw fail("CMS_add1_signer");
+	auto in = ossl::mem_bio(payload.data(), payload.size());
+	if (CMS_final(cms.get(), in.get(), nullptr, CMS_NOCERTS | CMS_BINARY) != 1)
+		throw fail("CMS_final");
+	ossl::Bio out(BIO_new(BIO_s_mem()));
+	if (!out || i2d_CMS_bio_stream(out.get(), cms.get(), nullptr, 0) != 1)
+		throw fail("i2d_CMS_bio_stream");
+	char *p = nullptr;
+	long n = BIO_get_mem_data(out.get(), &p);
+	if (n <= 0)
+		throw fail("encoding");
+	return std::vector<uint8_t>(p, p + n);
+}
+
+std::size_t sign_module(const ModuleImage &image, const SigningKey &key, const std::string &hash,
+			std::vector<uint8_t> *appendix)
+{
+	auto payload = strip_signatures(image.bytes);
+	auto sig = make_pkcs7_signature(payload, key, hash);
+	auto trailer = make_signature_trailer(sig.size());
+	sig.insert(sig.end(), trailer.begin(), trailer.end());
+	*appendix = std::move(sig);
+	return payload.size();
+}
+
+std::vector<uint8_t> read_file(const std::filesystem::path &path, const std::string &what, int code)
+{
+	auto fail = [&](int err) {
+		return Error("cannot read " + what + " " + path.string(), std::strerror(err),
+			     "check the path and its permissions", code);
+	};
+	int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		throw fail(errno);
+	struct stat st;
+	if (fstat(fd, &st) != 0) {
+		int err = errno;
+		close(fd);
+		throw fail(err);
+	}
+	if (!S_ISREG(st.st_mode)) {
+		close(fd);
+		throw Error("cannot read " + what + " " + path.string(), "not a regular file",
+			    "pass the path of a file", code);
+	}
+	std::vector<uint8_t> data(std::size_t(st.st_size));
+	std::size_t got = 0;
+	while (got < data.size()) {
+		ssize_t n = ::read(fd, data.data() + got, data.size() - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			int err = errno;
+			close(fd);
+			throw fail(err);
+		}
+		if (n == 0)
+			break;
+		got += std::size_t(n);
+	}
+	close(fd);
+	data.resize(got);
+	return data;
+}
+
+void write_file_atomic(const std::filesystem::path &path, std::initializer_list<std::span<const uint8_t>> parts,
+		       unsigned mode)
+{
+	auto dir = path.has_parent_path() ? path.parent_path() : std::filesystem::path(".");
+	std::string tmpl = (dir / ("." + path.filename().string() + ".XXXXXX")).string();
+	std::vector<char> name(tmpl.begin(), tmpl.end());
+	name.push_back('\0');
+	auto fail = [&](const std::string &step, int err) {
+		return Error("cannot write " + path.string(), step + ": " + std::strerror(err),
+			     "check that the directory exists, is writable and the disk has space",
+			     exit_code::output);
+	};
+	int fd = mkstemp(name.data());
+	if (fd < 0)
+		throw fail("creating a temporary file", errno);
+	auto cleanup = [&](const std::string &step) {
+		int err = errno;
+		close(fd);
+		unlink(name.data());
+		throw fail(step, err);
+	};
+	for (auto part : parts) {
+		const uint8_t *p = part.data();
+		std::size_t left = part.size();
+		while (left > 0) {
+			ssize_t n = write(fd, p, left);
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n <= 0)
+				cleanup("writing");
+			p += n;
+			left -= std::size_t(n);
+		}
+	}
+	if (fchmod(fd, mode) != 0)
+		cleanup("setting the mode");
+	if (fsync(fd) != 0)
+		cleanup("syncing");
+	if (close(fd) != 0) {
+		int err = errno;
+		unlink(name.data());
+		throw fail("closing", err);
+	}
+	if (rename(name.data(), path.c_str()) != 0) {
+		int err = errno;
+		unlink(name.data());
+		throw fail("renaming into place", err);
+	}
+}
+
+} // namespace lpguard
