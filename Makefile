@@ -109,10 +109,25 @@ test-config: $(KSRC)/Makefile
 # The one test command (README, CI).
 test: check check-asan test-fuzz test-config test-qemu
 
+# The image runs 6.15; Debian's 6.12 brackets it from below, linux-source-7.x
+# (trixie-backports, downloaded and unpacked, never installed) from above.
+test-kernels:
+	ksrc=$$($(TOP)/scripts/fetch-kernel-source.sh $(BUILD)/src) && \
+	$(MAKE) --no-print-directory KVER=$${ksrc##*linux-source-} KSRC=$$ksrc test-qemu
+
+demo: build $(KSRC)/Makefile $(TEST_SSH)/id_ed25519
+	$(PYTHON) $(TOP)/scripts/demo.py
+
 clean:
 	rm -rf $(CMAKE_BUILD) $(CMAKE_ASAN) $(TEST)
 
-distclean:
+dist# The image runs 6.15; Debian's 6.12 brackets it from below, linux-source-7.x
+# (trixie-backports, downloaded and unpacked, never installed) from above.
+test-kernels:
+	ksrc=$$($(TOP)/scripts/fetch-kernel-source.sh $(BUILD)/src) && \
+	$(MAKE) --no-print-directory KVER=$${ksrc##*linux-source-} KSRC=$$ksrc test-qemu
+
+clean:
 	rm -rf $(BUILD)
 
 # ---- the real image ---------------------------------------------------------
