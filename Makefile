@@ -121,13 +121,7 @@ demo: build $(KSRC)/Makefile $(TEST_SSH)/id_ed25519
 clean:
 	rm -rf $(CMAKE_BUILD) $(CMAKE_ASAN) $(TEST)
 
-dist# The image runs 6.15; Debian's 6.12 brackets it from below, linux-source-7.x
-# (trixie-backports, downloaded and unpacked, never installed) from above.
-test-kernels:
-	ksrc=$$($(TOP)/scripts/fetch-kernel-source.sh $(BUILD)/src) && \
-	$(MAKE) --no-print-directory KVER=$${ksrc##*linux-source-} KSRC=$$ksrc test-qemu
-
-clean:
+distclean:
 	rm -rf $(BUILD)
 
 # ---- the real image ---------------------------------------------------------
