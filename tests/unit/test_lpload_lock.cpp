@@ -43,6 +43,8 @@ TEST_CASE("the lock is held across processes and released when its holder exits"
 	REQUIRE(child >= 0);
 	if (child == 0) {
 		char c;
+		::close(go[1]);
+		::close(done[0]);
 		auto l = lpguard::LockFile::acquire(path);
 		if (::write(done[1], "x", 1) != 1)
 			::_exit(2);
@@ -50,6 +52,8 @@ TEST_CASE("the lock is held across processes and released when its holder exits"
 			::_exit(3);
 		::_exit(0);
 	}
+	::close(go[0]);
+	::close(done[1]);
 	char c;
 	REQUIRE(::read(done[0], &c, 1) == 1);
 	try {
@@ -65,6 +69,6 @@ TEST_CASE("the lock is held across processes and released when its holder exits"
 	CHECK(WEXITSTATUS(status) == 0);
 	auto mine = lpguard::LockFile::acquire(path);
 	CHECK(mine.held());
-	for (int fd : {go[0], go[1], done[0], done[1]})
-		::close(fd);
+	::close(go[1]);
+	::close(done[0]);
 }
