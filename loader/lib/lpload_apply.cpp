@@ -121,9 +121,10 @@ ApplyReport apply_patch(const LivepatchSysfs &sys, ModuleLoader &loader, const A
 	r.path = req.ko.string();
 	r.sha256 = req.sha256;
 
+	std::string log_before;
 	auto refuse = [&](int err) {
 		auto decision = (err == EPERM || err == EKEYREJECTED || err == EINVAL)
-					? last_lpguard_decision(sys, req.name, req.sha256)
+					? last_lpguard_decision(sys, req.name, req.sha256, log_before)
 					: std::nullopt;
 		r.refusal = explain_insert_error(err, req.name, decision);
 		r.result = "refused";
@@ -144,6 +145,7 @@ ApplyReport apply_patch(const LivepatchSysfs &sys, ModuleLoader &loader, const A
 		return refuse(EEXIST);
 
 	const auto before = enabled_patches(sys);
+	log_before = read_lpguard_log(sys);
 
 	int err = loader.insert(req.ko);
 	if (err)

@@ -62,27 +62,30 @@ std::vector<LpguardDecision> parse_lpguard_log(const std::string &text)
 			continue;
 		LpguardDecision d;
 		d.raw = line;
-		std::string first_bare;
 		for (auto &[k, v] : tokenize(line)) {
 			if (k.empty()) {
-				if (first_bare.empty())
-					first_bare = v;
-			} else if (k == "module" || k == "name") {
+				if (v == "allowed" || v == "refused")
+					d.verdict = v;
+				else if (d.time.empty() && !v.empty() && (v[0] >= '0' && v[0] <= '9'))
+					d.time = v;
+				else if (d.what.empty())
+					d.what = v;
+			} else if (k == "obj" || k == "module" || k == "name") {
 				d.module = v;
-			} else if (k == "verdict" || k == "action" || k == "decision") {
+			} else if (k == "verdict") {
 				d.verdict = v;
 			} else if (k == "reason") {
 				d.reason = v;
-			} else if (k == "sha256" || k == "hash") {
-				d.sha256 = v;
+			} else if (k == "sha256") {
+				d.sha256 = v == "-" ? "" : v;
 			} else if (k == "signer") {
 				d.signer = v;
 			} else if (k == "time") {
 				d.time = v;
+			} else if (k == "check_ns") {
+				d.check_ns = v;
 			}
 		}
-		if (d.time.empty())
-			d.time = first_bare;
 		if (d.module.empty() || d.verdict.empty())
 			continue;
 		out.push_back(std::move(d));
@@ -90,21 +93,52 @@ std::vector<LpguardDecision> parse_lpguard_log(const std::string &text)
 	return out;
 }
 
-std::optional<LpguardDecision> last_lpguard_decision(const LivepatchSysfs &sys, const std::string &module,
-						     const std::string &sha256)
+std::string read_lpguard_log(const LivepatchSysfs &sys)
 {
-	auto text = read_text(sys.securityfs_dir() / "log");
-	if (!text)
-		return std::nullopt;
-	auto all = parse_lpguard_log(*text);
+	return read_text(sys.securityfs_dir() / "log").value_or("");
+}
+
+static std::vector<std::string> lines_of(const std::string &text)
+{
+	std::vector<std::string> out;
+	std::istringstream in(text);
+	std::string line;
+	while (std::getline(in, line))
+		if (!trim(line).empty())
+			out.push_back(trim(line));
+	return out;
+}
+
+std::optional<LpguardDecision> last_lpguard_decision(const LivepatchSysfs &sys, const std::string &module,
+						     const std::string &sha256, const std::string &before)
+{
+	auto now = lines_of(read_lpguard_log(sys));
+	std::size_t from = 0;
+	auto old = lines_of(before);
+	if (!old.empty()) {
+		for (std::size_t i = now.size(); i-- > 0;) {
+			if (now[i] == old.back()) {
+				from = i + 1;
+				break;
+			}
+		}
+	}
+	std::string fresh;
+	for (std::size_t i = from; i < now.size(); i++)
+		fresh += now[i] + "\n";
+	auto all = parse_lpguard_log(fresh);
+	std::optional<LpguardDecision> latest;
 	for (auto it = all.rbegin(); it != all.rend(); ++it) {
 		if (it->module != module)
 			continue;
 		if (!sha256.empty() && !it->sha256.empty() && it->sha256 != sha256)
 			continue;
-		return *it;
+		if (it->refused())
+			return *it;
+		if (!latest)
+			latest = *it;
 	}
-	return std::nullopt;
+	return latest;
 }
 
 LpguardStatus read_lpguard_status(const LivepatchSysfs &sys, std::size_t max_decisions)

@@ -95,8 +95,15 @@ nlohmann::json status_json(const LivepatchSysfs &sys, const LpLoadPaths &paths)
 	nlohmann::json lpguard = nullptr;
 	if (lg.present) {
 		nlohmann::json fields = nlohmann::json::object();
-		for (const auto &[k, v] : lg.fields)
-			fields[k] = v;
+		for (const auto &[k, v] : lg.fields) {
+			// Repeated keys ("key: ..." once per certificate) become arrays.
+			if (!fields.contains(k))
+				fields[k] = v;
+			else if (fields[k].is_array())
+				fields[k].push_back(v);
+			else
+				fields[k] = nlohmann::json::array({fields[k], v});
+		}
 		nlohmann::json recent = nlohmann::json::array();
 		for (const auto &d : lg.recent)
 			recent.push_back(decision_json(d));
@@ -163,8 +170,13 @@ std::string status_text(const LivepatchSysfs &sys, const LpLoadPaths &paths)
 		out << "lpguard:     not present (no /sys/kernel/security/lpguard)\n";
 	} else {
 		out << "lpguard:\n";
-		for (const auto &[k, v] : j["lpguard"]["status"].items())
-			out << "  " << k << ": " << v.get<std::string>() << "\n";
+		for (const auto &[k, v] : j["lpguard"]["status"].items()) {
+			if (v.is_array())
+				for (const auto &e : v)
+					out << "  " << k << ": " << e.get<std::string>() << "\n";
+			else
+				out << "  " << k << ": " << v.get<std::string>() << "\n";
+		}
 		for (const auto &l : j["lpguard"]["lines"])
 			out << "  " << l.get<std::string>() << "\n";
 		for (const auto &d : j["lpguard"]["recent_decisions"])

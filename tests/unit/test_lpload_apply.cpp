@@ -146,25 +146,28 @@ TEST_CASE("apply: refusals carry the kernel's errno and a reason", "[lpload][app
 	}
 	SECTION("EPERM: the reason lpguard logged for this module and image")
 	{
-		t.lpguard_log("time=10.5 module=lp_x sha256=" + std::string(64, 'b') +
-			      " signer=\"\" verdict=refused reason=\"older decision\"\n");
+		// An older refusal of the same module must not be taken for this one.
+		t.lpguard_log("10.500000 livepatch refused obj=\"lp_x\" signer=\"\" sha256=" + std::string(64, 'b') +
+			      " check_ns=1 reason=\"older decision\"\n");
 		k.on("lp_x", PatchSpec{.insert_errno = EPERM,
-				       .lpguard_log = "time=12.25 module=lp_other sha256=" + std::string(64, 'c') +
-						      " verdict=allowed reason=\"ok\"\n"
-						      "time=12.50 module=lp_x sha256=" + std::string(64, 'a') +
-						      " signer=\"Build key\" verdict=refused "
-						      "reason=\"signature does not verify against the .livepatch keyring\"\n"});
+				       .lpguard_log = "12.250000 livepatch allowed obj=\"lp_other\" signer=\"k\" sha256=" +
+						      std::string(64, 'c') + " check_ns=1 reason=\"ok\"\n"
+						      "12.500000 livepatch refused obj=\"lp_x\" signer=\"Build key\" sha256=" +
+						      std::string(64, 'a') +
+						      " check_ns=5 reason=\"livepatch is not signed by a key in .livepatch: "
+						      "sign it with a livepatch key\"\n"});
 		auto r = lpguard::apply_patch(t.sys(), k, request("lp_x"));
 		CHECK(r.exit_code == lpguard::lpload::exit_refused);
 		REQUIRE(r.refusal);
 		CHECK(r.refusal->errno_name == "EPERM");
 		REQUIRE(r.refusal->lpguard);
 		CHECK(r.refusal->lpguard->signer == "Build key");
-		CHECK(r.message == "cannot load lp_x: refused by lpguard: signature does not verify against the "
-				   ".livepatch keyring (see /sys/kernel/security/lpguard/log)");
+		CHECK(r.message == "cannot load lp_x: refused by lpguard: livepatch is not signed by a key in "
+				   ".livepatch: sign it with a livepatch key (see /sys/kernel/security/lpguard/log)");
 	}
-	SECTION("EPERM without an lpguard decision")
+	SECTION("EPERM without an lpguard decision for this attempt")
 	{
+		t.lpguard_log("1.000000 livepatch refused obj=\"lp_x\" signer=\"\" sha256=- check_ns=1 reason=\"old\"\n");
 		k.on("lp_x", PatchSpec{.insert_errno = EPERM});
 		auto r = lpguard::apply_patch(t.sys(), k, request("lp_x"));
 		REQUIRE(r.refusal);

@@ -34,8 +34,10 @@ TEST_CASE("status reports the active patch, its functions, lpguard, taint and th
 	t.add_active_patch("lp_b");
 	t.add_module("lp_a", 0, "OK");
 	fakesys::put(t.root / "proc/sys/kernel/tainted", "32768\n");
-	fakesys::put(t.root / "sys/kernel/security/lpguard/status", "form: builtin\nenforcing: yes\n");
-	t.lpguard_log("time=1 module=lp_b sha256=ab signer=\"CN=k\" verdict=allowed reason=\"signed by CN=k\"\n");
+	fakesys::put(t.root / "sys/kernel/security/lpguard/status",
+		     "form: builtin\nenforcing: yes\nkeys: 2\nkey: serial=1 subject=\"a\" keyid=01\n"
+		     "key: serial=2 subject=\"b\" keyid=02\nactive: lp_b\n");
+	t.lpguard_log("1.5 livepatch allowed obj=\"lp_b\" signer=\"CN=k\" sha256=ab check_ns=3 reason=\"ok\"\n");
 	lpguard::LpLoadPaths paths{t.root};
 	auto j = lpguard::status_json(t.sys(), paths);
 	CHECK(j["command"] == "status");
@@ -46,7 +48,8 @@ TEST_CASE("status reports the active patch, its functions, lpguard, taint and th
 		"replace":true,"objects":[{"name":"vmlinux","patched":true,"functions":["cmdline_proc_show,1"]}]})"));
 	CHECK(j["transition"].is_null());
 	CHECK(j["leftovers"] == nlohmann::json::array({"lp_a"}));
-	CHECK(j["lpguard"]["status"] == nlohmann::json::parse(R"({"form":"builtin","enforcing":"yes"})"));
+	CHECK(j["lpguard"]["status"] == nlohmann::json::parse(R"({"form":"builtin","enforcing":"yes","keys":"2",
+		"key":["serial=1 subject=\"a\" keyid=01","serial=2 subject=\"b\" keyid=02"],"active":"lp_b"})"));
 	CHECK(j["lpguard"]["recent_decisions"][0]["verdict"] == "allowed");
 	CHECK(j["lpguard"]["recent_decisions"][0]["signer"] == "CN=k");
 	CHECK(j["taint"]["value"] == 32768);
@@ -67,6 +70,7 @@ TEST_CASE("status reports the active patch, its functions, lpguard, taint and th
 	CHECK(text.find("    vmlinux: cmdline_proc_show,1\n") != std::string::npos);
 	CHECK(text.find("transition:  lp_c → patched, 1 tasks pending\n") != std::string::npos);
 	CHECK(text.find("  form: builtin\n") != std::string::npos);
+	CHECK(text.find("  key: serial=2 subject=\"b\" keyid=02\n") != std::string::npos);
 }
 
 TEST_CASE("install keeps one patch under /var/lib/lp-load; uninstall removes it", "[lpload][install]")

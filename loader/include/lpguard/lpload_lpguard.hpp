@@ -13,26 +13,39 @@
 
 namespace lpguard {
 
-// One line of the decision log.
+// One line of the decision log, as kmod/policy.c writes it:
+//   <sec>.<usec> <what> <allowed|refused> obj="<name>" signer="<signer>"
+//   sha256=<hex|-> check_ns=<n> reason="<reason>"
+// where <what> is livepatch, module or klp_enable_patch.
 struct LpguardDecision {
 	std::string time;
+	std::string what;
 	std::string module;
 	std::string sha256;
 	std::string signer;
 	std::string verdict; // "allowed", "refused", ...
 	std::string reason;
+	std::string check_ns;
 	std::string raw;     // the line as read
 
-	bool refused() const { return verdict != "allowed" && verdict != "allow" && verdict != "ok"; }
+	bool refused() const { return verdict == "refused"; }
 };
 
-// Parses key=value lines (values may be double-quoted, with backslash escapes).
-// Lines without a module and a verdict are skipped.
+// Parses the log (key=value fields, values double-quoted with backslash
+// escapes where needed; bare words are the time, what and verdict). Lines
+// without a module and a verdict are skipped.
 std::vector<LpguardDecision> parse_lpguard_log(const std::string &text);
 
-// The most recent decision for module (and, when given, that image hash).
+// The log's current text ("" when lpguard is absent).
+std::string read_lpguard_log(const LivepatchSysfs &sys);
+
+// The decision lpguard logged for module (and, when given, that image hash;
+// records without a hash match any) after the log read `before`: the latest
+// refusal, else the latest decision. The log is a ring, so "after" means
+// after the last line of `before` that is still in the log.
 std::optional<LpguardDecision> last_lpguard_decision(const LivepatchSysfs &sys, const std::string &module,
-						     const std::string &sha256 = {});
+						     const std::string &sha256 = {},
+						     const std::string &before = {});
 
 struct LpguardStatus {
 	bool present = false;  // securityfs directory exists
