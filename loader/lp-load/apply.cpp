@@ -30,7 +30,10 @@ int run_apply(Context &ctx, const ApplyArgs &args, const char *command)
 	auto lock = lpguard::LockFile::acquire(ctx.paths.lock());
 
 	auto pre = lpguard::precheck_patch(args.ko, ctx.sys, ctx.paths.cert_dir());
-	if (!pre.ok) {
+	if (!pre.ok && args.no_precheck && !pre.name.empty()) {
+		if (!args.json)
+			std::cerr << "lp-load: warning: " << pre.message << "; loading anyway (--no-precheck)\n";
+	} else if (!pre.ok) {
 		if (args.json) {
 			lpguard::ApplyReport r;
 			r.patch = pre.name;
@@ -105,6 +108,8 @@ void add_apply(CLI::App &app, Context &ctx)
 		->default_val(60)
 		->check(CLI::PositiveNumber);
 	sub->add_flag("--json", args.json, "Print the report as JSON (schema in docs/lp-load.md)");
+	sub->add_flag("--no-precheck", args.no_precheck,
+		      "Load even if lp-load's own checks fail, and let the kernel (lpguard) decide");
 	sub->callback([&ctx] { ctx.exit_code = run_apply(ctx, args); });
 }
 

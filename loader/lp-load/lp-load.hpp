@@ -23,6 +23,7 @@ struct ApplyArgs {
 	double timeout_s = 60;
 	double revert_timeout_s = 60;
 	bool json = false;
+	bool no_precheck = false; // let the kernel (lpguard) decide; the image must still parse
 };
 
 // apply and boot share this: pre-check, lock, insert, wait, report.
