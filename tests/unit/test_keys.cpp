@@ -42,7 +42,8 @@ TEST_CASE("the key is created 0600 whatever the umask, certificates 0644", "[key
 	CHECK(r.key == o.out_dir / "livepatch.key");
 	CHECK(r.crt == o.out_dir / "livepatch.crt");
 	CHECK(r.der == o.out_dir / "livepatch.der");
-	CHECK_THAT(std::string(read_bytes(r.key).begin(), read_bytes(r.key).end()), ContainsSubstring("BEGIN PRIVATE KEY"));
+	auto key = read_bytes(r.key);
+	CHECK_THAT(std::string(key.begin(), key.end()), ContainsSubstring("BEGIN PRIVATE KEY"));
 }
 
 TEST_CASE("the certificate is an X.509 v3 code-signing certificate", "[keys]")
