@@ -57,10 +57,13 @@ static const struct lsm_id lpguard_lsmid = {
 	.id = LPGUARD_LSM_ID,
 };
 
+static bool lpguard_lsm_active __initdata;
+
 static int __init lpguard_lsm_init(void)
 {
 	security_add_hooks(lpguard_hooks, ARRAY_SIZE(lpguard_hooks),
 			   &lpguard_lsmid);
+	lpguard_lsm_active = true;
 	pr_info("hooks registered; module loads are refused until keys are loaded\n");
 	return 0;
 }
@@ -75,6 +78,12 @@ static int __init lpguard_setup(void)
 	bool modules_ok, livepatches_ok;
 	int ret;
 
+	/*
+	 * Without the hooks no load gets a verdict, so the COMING notifier
+	 * below refuses every module: fail closed, and say why.
+	 */
+	if (!lpguard_lsm_active)
+		pr_err("lpguard is not in the active LSM list (CONFIG_LSM or lsm=): every module load will be refused; add lpguard to it\n");
 	lpguard_keyring_init();
 	ret = lpguard_notifier_init();
 	modules_ok = !ret;

@@ -1,0 +1,301 @@
+# SPDX-License-Identifier: GPL-2.0
+"""lpguard built into the image kernel: the sealed .livepatch keyring, the load
+policy on both module system calls, the replace-only rule, securityfs.
+
+Every refusal asserts the errno seen in the guest and lpguard's exact log line.
+Tests run in file order on one boot: refusals first, then the livepatch
+sequence (replace A, non-replace refused, replace B replaces A).
+"""
+import os
+import re
+import subprocess
+import time
+
+import pytest
+
+import conftest
+
+T = "/opt/lpguard-tests"
+SFS = "/sys/kernel/security/lpguard"
+CERT = os.path.join(conftest.BUILD, "test", "keys", "livepatch.der")
+
+EPERM, EBUSY, EKEYREJECTED = 1, 16, 129
+
+R_OK = "signature verifies against .livepatch"
+R_UNSIGNED = "livepatch is not signed: sign it with a livepatch key"
+R_NOT_LP_KEY = "livepatch is not signed by a key in .livepatch: sign it with a livepatch key"
+R_TAMPERED = (r"livepatch signature does not verify against \.livepatch \(-\d+\): "
+              r"the image changed after signing; use the signed original")
+R_LP_KEY_ORDINARY = ("ordinary module signed by a livepatch key: livepatch keys sign livepatches only; "
+                     "sign it with the kernel module key")
+R_COMPRESSED = ("not an ELF image (compressed modules are not accepted): "
+                "load the uncompressed module as built and signed")
+R_NON_REPLACE = ("klp_patch.replace is false: only cumulative replace livepatches may be enabled; "
+                 "build it with .replace = true")
+R_ENABLE_OK = "replace livepatch"
+MODULE_INIT_COMPRESSED_FILE = 4
+
+
+# ---- helpers shared with test_lpguard_loadable.py ---------------------------
+def cert_facts():
+    """(CN, subject key id in lower-case hex) of the test livepatch certificate."""
+    out = subprocess.run(["openssl", "x509", "-inform", "DER", "-in", CERT, "-noout", "-subject",
+                          "-ext", "subjectKeyIdentifier", "-nameopt", "multiline"],
+                         capture_output=True, text=True, check=True).stdout
+    cn = re.search(r"commonName\s*=\s*(.+)", out).group(1).strip()
+    skid = re.search(r"X509v3 Subject Key Identifier:\s*\n\s*([0-9A-F:]+)", out).group(1)
+    return cn, skid.replace(":", "").lower()
+
+
+def status(vm):
+    r = vm.run(f"cat {SFS}/status", check=True)
+    return r.out
+
+
+def livepatch_key_desc(vm):
+    """The .livepatch key's description as lpguard reports it (signer= in log lines)."""
+    m = re.search(r'^key: serial=[0-9a-f]+ subject="([^"]+)" keyid=[0-9a-f]+$', status(vm), re.M)
+    assert m, status(vm)
+    return m.group(1)
+
+
+def sha256(vm, path):
+    return vm.run(f"sha256sum {path}", check=True).out.split()[0]
+
+
+def load(vm, path, syscall="finit", flags=None):
+    extra = f" --flags {flags}" if flags is not None else ""
+    return vm.run(f"modload --{syscall}{extra} {path}")
+
+
+def line_re(what, verdict, obj, signer, reason, sha, comm="modload", reason_is_re=False):
+    return re.compile(r'lpguard: %s %s obj="%s" signer="%s" reason="%s" sha256=%s pid=\d+ comm="%s"$' % (
+        re.escape(what), verdict, re.escape(obj), re.escape(signer),
+        reason if reason_is_re else re.escape(reason), sha, re.escape(comm)), re.M)
+
+
+def expect_line(log, rx):
+    lines = [ln for ln in log.splitlines() if "lpguard:" in ln]
+    assert any(rx.search(ln) for ln in lines), f"no line matching\n  {rx.pattern}\nin\n" + "\n".join(lines)
+
+
+def lpguard_lines(log):
+    return [ln for ln in log.splitlines() if "lpguard: " in ln]
+
+
+def loaded(vm, name):
+    return vm.run(f"test -d /sys/module/{name}").rc == 0
+
+
+def wait_transition(vm, name, timeout=90):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        r = vm.run(f"cat /sys/kernel/livepatch/{name}/transition")
+        if r.rc == 0 and r.out.strip() == "0":
+            return
+        time.sleep(1)
+    pytest.fail(f"livepatch {name} still in transition after {timeout}s")
+
+
+def enabled_patches(vm):
+    r = vm.run("for d in /sys/kernel/livepatch/*/; do [ -d \"$d\" ] && "
+               "echo $(basename $d) $(cat $d/enabled); done")
+    return dict(ln.split() for ln in r.out.splitlines() if ln.strip())
+
+
+def refused_livepatch(vm, path, syscall, errno, signer, reason, reason_is_re=False, name="lpg_busy"):
+    """Load @path, expect @errno and lpguard's refusal line, and no module."""
+    sha = sha256(vm, path)
+    mark = vm.dmesg_mark()
+    r = load(vm, path, syscall)
+    assert r.rc == errno, r
+    expect_line(vm.dmesg_since(mark),
+                line_re("livepatch", "refused", name, signer, reason, sha, reason_is_re=reason_is_re))
+    assert not loaded(vm, name)
+
+
+def keyring_checks(vm):
+    """root cannot add, link, unlink, revoke, invalidate or re-permission .livepatch."""
+    proc_keys = vm.run("cat /proc/keys", check=True).out
+    ring = [ln for ln in proc_keys.splitlines() if " keyring " in ln and ".livepatch:" in ln]
+    assert len(ring) == 1, proc_keys
+    rid = int(ring[0].split()[0], 16)
+    key = int(re.search(r"^key: serial=([0-9a-f]+)", status(vm), re.M).group(1), 16)
+    vm.copy_in(CERT, "/tmp/lp.der")
+    attacks = {
+        "add": f"keyctl add user lpguard-test data {rid}",
+        "padd": f"keyctl padd asymmetric lpguard-test {rid} < /tmp/lp.der",
+        "link": f"keyctl link @u {rid}",
+        "unlink": f"keyctl unlink {key} {rid}",
+        "revoke": f"keyctl revoke {key}",
+        "invalidate": f"keyctl invalidate {key}",
+        "setperm": f"keyctl setperm {rid} 0x3f3f3f3f",
+        "restrict": f"keyctl restrict_keyring {rid}",
+    }
+    for what, cmd in attacks.items():
+        r = vm.run(cmd)
+        assert r.rc != 0, f"{what} succeeded: {r}"
+        assert "Permission denied" in r.err or "Operation not permitted" in r.err, f"{what}: {r}"
+    after = vm.run("cat /proc/keys", check=True).out
+    assert [ln for ln in after.splitlines() if ".livepatch:" in ln] == ring
+    assert re.search(r"^keys: 1$", status(vm), re.M)
+
+
+# ---- tests -----------------------------------------------------------------
+def test_status_reports_builtin_form_and_key(vm):
+    st = status(vm)
+    cn, skid = cert_facts()
+    assert re.search(r"^form: builtin$", st, re.M), st
+    assert re.search(r"^enforcing: yes$", st, re.M), st
+    assert re.search(r"^keyring: \.livepatch sealed$", st, re.M), st
+    assert re.search(r"^keys: 1$", st, re.M), st
+    m = re.search(r'^key: serial=[0-9a-f]+ subject="([^"]+)" keyid=([0-9a-f]+)$', st, re.M)
+    assert m, st
+    assert cn in m.group(1) and m.group(2) == skid, (st, cn, skid)
+    assert re.search(r"^active: none$", st, re.M), st
+    assert "lpguard: enforcing (form=builtin keys=1)" in vm.console_text()
+
+
+def test_certificates_file_is_the_embedded_certificate(vm):
+    pem = vm.run(f"cat {SFS}/certificates", check=True).out
+    expected = subprocess.run(["openssl", "x509", "-inform", "DER", "-in", CERT, "-outform", "PEM"],
+                              capture_output=True, text=True, check=True).stdout
+    assert pem == expected
+
+
+def test_ftrace_cannot_be_turned_off(vm):
+    r = vm.run("echo 0 > /proc/sys/kernel/ftrace_enabled")
+    assert r.rc != 0 and "Device or resource busy" in r.err, r
+    assert vm.run("cat /proc/sys/kernel/ftrace_enabled").out.strip() == "1"
+
+
+def test_livepatch_keyring_is_sealed(vm):
+    keyring_checks(vm)
+
+
+@pytest.mark.parametrize("syscall", ["init", "finit"])
+def test_unsigned_livepatch_is_refused(vm, syscall):
+    refused_livepatch(vm, f"{T}/lpg_busy.ko", syscall, EKEYREJECTED, "unsigned", R_UNSIGNED)
+
+
+@pytest.mark.parametrize("syscall", ["init", "finit"])
+def test_livepatch_signed_by_kernel_build_key_is_refused(vm, syscall):
+    refused_livepatch(vm, f"{T}/lpg_busy.build.ko", syscall, EKEYREJECTED, "not a .livepatch key", R_NOT_LP_KEY)
+
+
+def test_livepatch_signed_by_unrelated_key_is_refused(vm):
+    refused_livepatch(vm, f"{T}/lpg_busy.other.ko", "finit", EKEYREJECTED, "not a .livepatch key", R_NOT_LP_KEY)
+
+
+@pytest.mark.parametrize("syscall", ["init", "finit"])
+def test_tampered_livepatch_is_refused(vm, syscall):
+    refused_livepatch(vm, f"{T}/lpg_busy.tampered.ko", syscall, EKEYREJECTED, livepatch_key_desc(vm),
+                      R_TAMPERED, reason_is_re=True)
+
+
+def test_busybox_insmod_of_unsigned_livepatch_is_refused(vm):
+    sha = sha256(vm, f"{T}/lpg_busy.ko")
+    mark = vm.dmesg_mark()
+    r = vm.run(f"insmod {T}/lpg_busy.ko")
+    assert r.rc != 0 and "Key was rejected by service" in r.err, r
+    expect_line(vm.dmesg_since(mark), line_re("livepatch", "refused", "lpg_busy", "unsigned", R_UNSIGNED, sha,
+                                              comm="insmod"))
+
+
+@pytest.mark.parametrize("syscall", ["init", "finit"])
+def test_ordinary_module_signed_by_livepatch_key_is_refused(vm, syscall):
+    path = f"{T}/lpg_plain.lp.ko"
+    sha = sha256(vm, path)
+    mark = vm.dmesg_mark()
+    r = load(vm, path, syscall)
+    assert r.rc == EPERM, r
+    expect_line(vm.dmesg_since(mark),
+                line_re("module", "refused", "lpg_plain", livepatch_key_desc(vm), R_LP_KEY_ORDINARY, sha))
+    assert not loaded(vm, "lpg_plain")
+
+
+@pytest.mark.parametrize("syscall", ["init", "finit"])
+def test_ordinary_module_signed_by_build_key_loads(vm, syscall):
+    path = f"{T}/lpg_plain.build.ko"
+    sha = sha256(vm, path)
+    mark = vm.dmesg_mark()
+    r = load(vm, path, syscall)
+    assert r.rc == 0, r
+    assert loaded(vm, "lpg_plain")
+    # Not printed (the kernel's own checks decide), but logged in securityfs.
+    assert lpguard_lines(vm.dmesg_since(mark)) == []
+    log = vm.run(f"cat {SFS}/log", check=True).out.splitlines()
+    assert re.search(r' module allowed obj="lpg_plain" signer="not a \.livepatch key" sha256=%s check_ns=\d+ '
+                     r'reason="not a livepatch and not signed by a livepatch key"$' % sha, log[-1]), log[-1]
+    assert vm.run("rmmod lpg_plain").rc == 0
+
+
+@pytest.mark.parametrize("syscall", ["init", "finit"])
+def test_compressed_module_load_is_refused(vm, syscall):
+    vm.run(f"gzip -c {T}/lpg_plain.build.ko > /tmp/lpg_plain.ko.gz", check=True)
+    sha = sha256(vm, "/tmp/lpg_plain.ko.gz")
+    mark = vm.dmesg_mark()
+    flags = MODULE_INIT_COMPRESSED_FILE if syscall == "finit" else None
+    r = load(vm, "/tmp/lpg_plain.ko.gz", syscall, flags)
+    assert r.rc == EPERM, r
+    expect_line(vm.dmesg_since(mark), line_re("module", "refused", "?", "unsigned", R_COMPRESSED, sha))
+    assert not loaded(vm, "lpg_plain")
+
+
+def test_livepatch_signed_by_livepatch_key_loads_and_patches(vm):
+    before = vm.run("cat /proc/cmdline", check=True).out
+    assert "lpguard test" not in before
+    path = f"{T}/lpg_replace_a.lp.ko"
+    sha = sha256(vm, path)
+    mark = vm.dmesg_mark()
+    r = load(vm, path, "finit")
+    assert r.rc == 0, r
+    log = vm.dmesg_since(mark)
+    expect_line(log, line_re("livepatch", "allowed", "lpg_replace_a", livepatch_key_desc(vm), R_OK, sha))
+    expect_line(log, line_re("klp_enable_patch", "allowed", "lpg_replace_a", "-", R_ENABLE_OK, "-"))
+    wait_transition(vm, "lpg_replace_a")
+    assert vm.run("cat /proc/cmdline", check=True).out == "lpguard test: replace A\n"
+    assert enabled_patches(vm) == {"lpg_replace_a": "1"}
+    assert re.search(r"^active: lpg_replace_a$", status(vm), re.M), status(vm)
+
+
+def test_non_replace_livepatch_is_refused_and_patches_nothing(vm):
+    path = f"{T}/lpg_noreplace.lp.ko"
+    sha = sha256(vm, path)
+    mark = vm.dmesg_mark()
+    r = load(vm, path, "finit")
+    assert r.rc == EPERM, r
+    log = vm.dmesg_since(mark)
+    # Its signature is fine; enabling it is what is refused.
+    expect_line(log, line_re("livepatch", "allowed", "lpg_noreplace", livepatch_key_desc(vm), R_OK, sha))
+    expect_line(log, line_re("klp_enable_patch", "refused", "lpg_noreplace", "-", R_NON_REPLACE, "-"))
+    assert not loaded(vm, "lpg_noreplace")
+    assert vm.run("test -e /sys/kernel/livepatch/lpg_noreplace").rc != 0
+    assert vm.run("cat /proc/cmdline", check=True).out == "lpguard test: replace A\n"
+    assert enabled_patches(vm) == {"lpg_replace_a": "1"}
+
+
+def test_second_replace_livepatch_replaces_the_first(vm):
+    path = f"{T}/lpg_replace_b.lp.ko"
+    sha = sha256(vm, path)
+    mark = vm.dmesg_mark()
+    r = load(vm, path, "init")
+    assert r.rc == 0, r
+    expect_line(vm.dmesg_since(mark),
+                line_re("livepatch", "allowed", "lpg_replace_b", livepatch_key_desc(vm), R_OK, sha))
+    wait_transition(vm, "lpg_replace_b")
+    assert vm.run("cat /proc/cmdline", check=True).out == "lpguard test: replace B\n"
+    # Exactly one livepatch stays enabled; the replaced one left /sys/kernel/livepatch.
+    assert enabled_patches(vm) == {"lpg_replace_b": "1"}
+    assert re.search(r"^active: lpg_replace_b$", status(vm), re.M), status(vm)
+
+
+def test_counters_and_log_record_the_decisions(vm):
+    st = status(vm)
+    allowed = int(re.search(r"^allowed: (\d+)$", st, re.M).group(1))
+    refused = int(re.search(r"^refused: (\d+)$", st, re.M).group(1))
+    log = vm.run(f"cat {SFS}/log", check=True).out.splitlines()
+    assert allowed >= 6 and refused >= 13, st
+    assert any(' livepatch refused obj="lpg_busy" signer="unsigned" ' in ln for ln in log)
+    assert any(' klp_enable_patch refused obj="lpg_noreplace" ' in ln for ln in log)
+    assert any(' livepatch allowed obj="lpg_replace_b" ' in ln for ln in log)

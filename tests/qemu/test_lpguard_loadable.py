@@ -1,0 +1,94 @@
+# SPDX-License-Identifier: GPL-2.0
+"""lpguard.ko, the loadable form, on a kernel built without lpguard: loaded first
+by the guest's /init; it cannot be unloaded, ftrace cannot be turned off under
+it, and it enforces the same load policy and replace-only rule as the built-in
+form (see docs/lpguard.md for what it does not guarantee)."""
+import re
+
+import pytest
+
+from test_lpguard import (EBUSY, EKEYREJECTED, EPERM, R_LP_KEY_ORDINARY, R_NON_REPLACE, R_NOT_LP_KEY, R_OK,
+                          R_UNSIGNED, T, SFS, enabled_patches, expect_line, keyring_checks, line_re, livepatch_key_desc,
+                          load, loaded, refused_livepatch, sha256, status, wait_transition)
+
+assert EBUSY == 16
+
+
+def test_lpguard_module_is_loaded_first_and_enforcing(vm_loadable):
+    console = vm_loadable.console_text()
+    assert "guest-init: lpguard.ko loaded" in console
+    assert "lpguard: enforcing (form=module keys=1); this module cannot be unloaded" in console
+    st = status(vm_loadable)
+    assert re.search(r"^form: module$", st, re.M), st
+    assert re.search(r"^enforcing: yes$", st, re.M), st
+    assert vm_loadable.run("cat /sys/module/lpguard/initstate").out.strip() == "live"
+
+
+@pytest.mark.parametrize("cmd", ["rmmod lpguard", "rmmod -f lpguard"])
+def test_lpguard_module_cannot_be_unloaded(vm_loadable, cmd):
+    r = vm_loadable.run(cmd)
+    assert r.rc != 0 and "Device or resource busy" in r.err, r
+    assert vm_loadable.run("cat /sys/module/lpguard/initstate").out.strip() == "live"
+
+
+def test_ftrace_cannot_be_turned_off_under_it(vm_loadable):
+    r = vm_loadable.run("echo 0 > /proc/sys/kernel/ftrace_enabled")
+    assert r.rc != 0 and "Device or resource busy" in r.err, r
+    assert vm_loadable.run("cat /proc/sys/kernel/ftrace_enabled").out.strip() == "1"
+
+
+def test_livepatch_keyring_is_sealed(vm_loadable):
+    keyring_checks(vm_loadable)
+
+
+@pytest.mark.parametrize("syscall", ["init", "finit"])
+def test_unsigned_livepatch_is_refused(vm_loadable, syscall):
+    refused_livepatch(vm_loadable, f"{T}/lpg_busy.ko", syscall, EKEYREJECTED, "unsigned", R_UNSIGNED)
+
+
+@pytest.mark.parametrize("syscall", ["init", "finit"])
+def test_livepatch_signed_by_kernel_build_key_is_refused(vm_loadable, syscall):
+    refused_livepatch(vm_loadable, f"{T}/lpg_busy.build.ko", syscall, EKEYREJECTED, "not a .livepatch key",
+                      R_NOT_LP_KEY)
+
+
+@pytest.mark.parametrize("syscall", ["init", "finit"])
+def test_ordinary_module_signed_by_livepatch_key_is_refused(vm_loadable, syscall):
+    path = f"{T}/lpg_plain.lp.ko"
+    sha = sha256(vm_loadable, path)
+    mark = vm_loadable.dmesg_mark()
+    r = load(vm_loadable, path, syscall)
+    assert r.rc == EPERM, r
+    expect_line(vm_loadable.dmesg_since(mark),
+                line_re("module", "refused", "lpg_plain", livepatch_key_desc(vm_loadable), R_LP_KEY_ORDINARY, sha))
+    assert not loaded(vm_loadable, "lpg_plain")
+
+
+def test_ordinary_module_signed_by_build_key_loads(vm_loadable):
+    r = load(vm_loadable, f"{T}/lpg_plain.build.ko", "finit")
+    assert r.rc == 0, r
+    assert loaded(vm_loadable, "lpg_plain")
+    assert vm_loadable.run("rmmod lpg_plain").rc == 0
+
+
+def test_livepatch_loads_and_non_replace_is_refused(vm_loadable):
+    v = vm_loadable
+    path = f"{T}/lpg_replace_a.lp.ko"
+    sha = sha256(v, path)
+    mark = v.dmesg_mark()
+    r = load(v, path, "init")
+    assert r.rc == 0, r
+    expect_line(v.dmesg_since(mark), line_re("livepatch", "allowed", "lpg_replace_a", livepatch_key_desc(v), R_OK,
+                                             sha))
+    wait_transition(v, "lpg_replace_a")
+    assert v.run("cat /proc/cmdline", check=True).out == "lpguard test: replace A\n"
+
+    mark = v.dmesg_mark()
+    r = load(v, f"{T}/lpg_noreplace.lp.ko", "finit")
+    assert r.rc == EPERM, r
+    expect_line(v.dmesg_since(mark), line_re("klp_enable_patch", "refused", "lpg_noreplace", "-", R_NON_REPLACE,
+                                             "-"))
+    assert not loaded(v, "lpg_noreplace")
+    assert v.run("cat /proc/cmdline", check=True).out == "lpguard test: replace A\n"
+    assert enabled_patches(v) == {"lpg_replace_a": "1"}
+    assert v.run(f"cat {SFS}/status").rc == 0
