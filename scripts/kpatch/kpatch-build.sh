@@ -1,0 +1,146 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# kpatch-build.sh: build a livepatch module from a source patch with
+# kpatch-build, for a kernel built by scripts/build-kernel.sh.
+#
+#   scripts/kpatch/kpatch-build.sh [-R] [-n NAME] PATCH [PATCH...] OUTDIR
+#
+#   -R       non-replace patch (kpatch-build --non-replace); default: the new
+#            patch replaces every active livepatch (cumulative patches)
+#   -n NAME  module name (default: livepatch-<patch file name without .patch>)
+#   KOUT     the kernel's build directory (default build/kernel-6.12-kpatch):
+#            its .config, vmlinux and Module.symvers describe the target kernel
+#   KSRC     the kernel source tree KOUT was built from (default
+#            build/src/linux-source-6.12)
+#   KPATCH_DIR  tools, source copies and caches (default build/kpatch)
+#   JOBS     make jobs (default 2)
+#
+# Writes OUTDIR/<name>.ko, unsigned (sign it with cvm-cli before loading).
+#
+# kpatch-build compiles the kernel in place (make without O=) and patches the
+# tree while it works, so it cannot use KSRC, which stays clean for the
+# out-of-tree builds. It gets its own copy, $KPATCH_DIR/tree-<KOUT name>,
+# configured with KOUT's .config. The first run compiles that copy in full
+# (with -ffunction-sections -fdata-sections); later runs only recompile what
+# the previous patch touched.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(cd "$here/../.." && pwd)
+. "$top/scripts/lib/progress.sh"
+
+usage() {
+	echo "usage: $0 [-R] [-n NAME] PATCH [PATCH...] OUTDIR" >&2
+	exit 2
+}
+fail() { echo "kpatch-build: $*" >&2; exit 1; }
+
+replace=1
+name=
+while getopts "Rn:h" opt; do
+	case $opt in
+	R) replace=0 ;;
+	n) name=$OPTARG ;;
+	*) usage ;;
+	esac
+done
+shift $((OPTIND - 1))
+[ $# -ge 2 ] || usage
+outdir=${!#}
+patches=("${@:1:$#-1}")
+
+KOUT=${KOUT:-$top/build/kernel-6.12-kpatch}
+KSRC=${KSRC:-$top/build/src/linux-source-6.12}
+KPATCH_DIR=${KPATCH_DIR:-$top/build/kpatch}
+JOBS=${JOBS:-2}
+
+abs_patches=()
+for p in "${patches[@]}"; do
+	[ -r "$p" ] || fail "patch $p not found"
+	abs_patches+=("$(realpath "$p")")
+done
+[ -f "$KSRC/Makefile" ] || fail "kernel source $KSRC missing: run 'make kernel' first (it unpacks linux-source)"
+for f in .config vmlinux Module.symvers; do
+	[ -f "$KOUT/$f" ] || fail "$KOUT/$f missing: build the kpatch kernel first ('make kernel-kpatch')"
+done
+grep -qx 'CONFIG_DEBUG_INFO=y' "$KOUT/.config" ||
+	fail "$KOUT was built without CONFIG_DEBUG_INFO: kpatch-build needs it; build it with kconfig/kpatch.config"
+! grep -qx 'CONFIG_X86_KERNEL_IBT=y' "$KOUT/.config" ||
+	fail "$KOUT has CONFIG_X86_KERNEL_IBT, which kpatch-build does not support; build it with kconfig/kpatch.config"
+grep -qx 'CONFIG_LIVEPATCH=y' "$KOUT/.config" ||
+	fail "$KOUT was built without CONFIG_LIVEPATCH: it cannot load livepatches; build it with kconfig/lpguard.config"
+
+mkdir -p "$KPATCH_DIR/logs" "$outdir"
+KPATCH_DIR=$(realpath "$KPATCH_DIR")
+KOUT=$(realpath "$KOUT")
+KSRC=$(realpath "$KSRC")
+outdir=$(realpath "$outdir")
+
+kpatch_build=$("$here/kpatch-tools.sh")
+
+tag=$(basename "$KOUT")
+tree=$KPATCH_DIR/tree-$tag
+kmodcopy=$KPATCH_DIR/kmod-$tag
+cache=$KPATCH_DIR/cache-$tag
+log=$KPATCH_DIR/logs/kpatch-build-$tag.log
+
+# One kpatch-build at a time per tree: it patches the tree in place.
+exec 9>"$KPATCH_DIR/.lock-$tag"
+flock 9
+
+# The tree: a plain copy of KSRC, made once per source tree and kernel version.
+srcstamp=$( (echo "$KSRC"; head -c 200 "$KSRC/Makefile") | sha256sum | cut -d' ' -f1)
+if [ "$(cat "$tree/.lpguard-source-stamp" 2>/dev/null)" != "$srcstamp" ]; then
+	rm -rf "$tree" "$tree.tmp"
+	run_step "kpatch-build: copying $KSRC for in-tree builds" "$KPATCH_DIR/logs/copy-$tag.log" \
+		cp -a "$KSRC" "$tree.tmp"
+	# KSRC's lpguard link points into the repository; the copy gets its own (below).
+	rm -f "$tree.tmp/security/lpguard"
+	echo "$srcstamp" > "$tree.tmp/.lpguard-source-stamp"
+	mv "$tree.tmp" "$tree"
+fi
+
+# lpguard's sources: an in-place build writes objects next to them, so the tree
+# links to a private copy of kmod/ rather than to the repository. Files whose
+# content changed get a new mtime (no -t), so make rebuilds exactly those.
+mkdir -p "$kmodcopy"
+rsync -rl --checksum --delete \
+	--exclude='*.o' --exclude='.*.cmd' --exclude='*.a' --exclude='*.ko' --exclude='*.mod' \
+	--exclude='*.mod.c' --exclude='modules.order' --exclude='.*.d' \
+	"$top/kmod/" "$kmodcopy/"
+"$top/scripts/graft-lpguard.sh" "$tree" "$kmodcopy"
+
+release=$(cat "$KOUT/include/config/kernel.release" 2>/dev/null) ||
+	fail "cannot read the kernel release of $KOUT ($KOUT/include/config/kernel.release)"
+
+args=(-s "$tree" -c "$KOUT/.config" -v "$KOUT/vmlinux" -j "$JOBS" -o "$outdir")
+[ "$replace" -eq 1 ] || args+=(-R)
+[ -z "$name" ] || args+=(-n "$name")
+
+if [ -n "$name" ]; then
+	modname=$name
+elif [ ${#abs_patches[@]} -eq 1 ]; then
+	modname=$(basename "${abs_patches[0]}")
+	modname=livepatch-${modname%.patch}
+	modname=${modname%.diff}
+else
+	modname=livepatch-patch
+fi
+# kpatch-build's own renaming: [A-Za-z0-9_-] only, at most 55 characters.
+modname=$(echo "$modname" | sed 's/[^a-zA-Z0-9_-]/-/g' | cut -c 1-55)
+rm -f "$outdir/$modname.ko"
+
+kind=replace
+[ "$replace" -eq 1 ] || kind=non-replace
+run_step "kpatch-build: $modname.ko ($kind) for $release from ${patches[*]}" "$log" \
+	env CACHEDIR="$cache" "$kpatch_build" "${args[@]}" "${abs_patches[@]}" || {
+	echo "kpatch-build: failed; kpatch-build's own log: $cache/build.log" >&2
+	exit 1
+}
+
+ko=$outdir/$modname.ko
+[ -f "$ko" ] || fail "kpatch-build reported success but $ko is missing: see $log"
+[ "$(modinfo -F livepatch "$ko")" = Y ] || fail "$ko is not marked as a livepatch (modinfo livepatch)"
+vermagic=$(modinfo -F vermagic "$ko")
+[ "${vermagic%% *}" = "$release" ] ||
+	fail "$ko has vermagic '$vermagic' but the kernel is $release: the tree copy and $KOUT disagree; remove $tree and retry"
+echo "$ko"
