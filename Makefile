@@ -58,7 +58,7 @@ check: build
 	$(TOP)/tests/config/test-check-config.sh
 
 check-asan: $(CMAKE_ASAN)/CMakeCache.txt
-	cmake --build $(CMAKE_ASAN) -j$(JOBS)
+	cmake --build $(CMAKE_ASAN) -j$(JOBS) --target unit-tests
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 $(CMAKE_ASAN)/bin/unit-tests
 
 test-fuzz:
