@@ -97,7 +97,7 @@ void run_livepatch(const Common &c, const std::string &provider, const Transport
 	std::vector<uint8_t> appendix;
 	std::size_t payload = lpguard::sign_module(image, key, c.hash, &appendix);
 	auto signed_path = tmp.path() / (image.name + ".ko");
-	lpguard::write_file_atomic(signed_path, {std::span<const uint8_t>(image.bytes.data(), payload), appendix}, 0600);
+	lpguard::write_file_atomic(signed_path, {std::span<const uint8_t>(image.bytes.data(), payload), appendix}, 0600, false);
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned md_len = 0;
 	EVP_MD_CTX *ctx = EVP_MD_CTX_new();

@@ -3,10 +3,9 @@
 
 #include <iostream>
 
-#include <sys/stat.h>
-
 #include "commands.hpp"
 #include "lpguard/exit_codes.hpp"
+#include "lpguard/module_parse.hpp"
 #include "lpguard/module_sign.hpp"
 
 namespace cvmcli {
@@ -28,18 +27,24 @@ void add_sign_command(CLI::App &app)
 	cmd->add_option("module", o->module, "Module to sign")->required();
 	cmd->callback([o] {
 		auto key = lpguard::SigningKey::load(o->key, o->cert);
-		auto image = lpguard::ModuleImage::from_file(o->module);
+		// Mapped, not copied: signing a large module costs one pass over it.
+		lpguard::MappedFile in(o->module, "module", lpguard::exit_code::input);
+		bool was_signed = false;
 		std::vector<uint8_t> appendix;
-		std::size_t payload = lpguard::sign_module(image, key, o->hash, &appendix);
+		std::size_t payload;
+		try {
+			was_signed = lpguard::parse_signature_trailer(in.bytes()).has_value();
+			payload = lpguard::sign_module(in.bytes(), key, o->hash, &appendix);
+		} catch (const lpguard::Error &e) {
+			if (e.exit_code() != lpguard::exit_code::input)
+				throw;
+			throw lpguard::Error(e.what_failed() + " " + o->module, e.why(), e.todo(), e.exit_code());
+		}
 		std::filesystem::path out = o->out.empty() ? std::filesystem::path(o->module) : std::filesystem::path(o->out);
-		unsigned mode = 0644;
-		struct stat st;
-		if (stat(o->module.c_str(), &st) == 0)
-			mode = st.st_mode & 07777;
-		lpguard::write_file_atomic(out, {std::span<const uint8_t>(image.bytes.data(), payload), appendix}, mode);
+		lpguard::write_signed_module(out, in, payload, appendix, in.mode());
 		std::cout << out.string() << ": signed by \"" << key.certificate().common_name() << "\" ("
 			  << o->hash << ", serial " << key.certificate().serial_hex() << ")"
-			  << (image.signature ? ", previous signature replaced" : "") << "\n";
+			  << (was_signed ? ", previous signature replaced" : "") << "\n";
 	});
 }
 

@@ -230,9 +230,14 @@ std::string parse_this_module_name(std::span<const uint8_t> sec)
 
 ModuleImage ModuleImage::from_bytes(std::vector<uint8_t> bytes)
 {
-	ModuleImage m;
+	ModuleImage m = parse_module_view(bytes);
 	m.bytes = std::move(bytes);
-	std::span<const uint8_t> all(m.bytes);
+	return m;
+}
+
+ModuleImage parse_module_view(std::span<const uint8_t> all)
+{
+	ModuleImage m;
 	m.payload_size = all.size();
 	auto trailer = parse_signature_trailer(all);
 	if (trailer) {

@@ -4,8 +4,10 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <functional>
 
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -117,12 +119,63 @@ std::vector<uint8_t> make_pkcs7_signature(std::span<const uint8_t> payload, cons
 std::size_t sign_module(const ModuleImage &image, const SigningKey &key, const std::string &hash,
 			std::vector<uint8_t> *appendix)
 {
-	auto payload = strip_signatures(image.bytes);
+	return sign_module(std::span<const uint8_t>(image.bytes), key, hash, appendix);
+}
+
+std::size_t sign_module(std::span<const uint8_t> module, const SigningKey &key, const std::string &hash,
+			std::vector<uint8_t> *appendix)
+{
+	auto payload = strip_signatures(module);
+	// Refuse to sign anything that is not a kernel module.
+	parse_module_view(payload);
 	auto sig = make_pkcs7_signature(payload, key, hash);
 	auto trailer = make_signature_trailer(sig.size());
 	sig.insert(sig.end(), trailer.begin(), trailer.end());
 	*appendix = std::move(sig);
 	return payload.size();
+}
+
+MappedFile::MappedFile(const std::filesystem::path &path, const std::string &what, int code)
+{
+	auto fail = [&](int err) {
+		return Error("cannot read " + what + " " + path.string(), std::strerror(err),
+			     "check the path and its permissions", code);
+	};
+	int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		throw fail(errno);
+	struct stat st;
+	if (fstat(fd, &st) != 0) {
+		int err = errno;
+		close(fd);
+		throw fail(err);
+	}
+	if (!S_ISREG(st.st_mode)) {
+		close(fd);
+		throw Error("cannot read " + what + " " + path.string(), "not a regular file", "pass the path of a file",
+			    code);
+	}
+	mode_ = st.st_mode & 07777;
+	size_ = std::size_t(st.st_size);
+	if (size_ > 0) {
+		void *p = mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, fd, 0);
+		if (p == MAP_FAILED) {
+			int err = errno;
+			close(fd);
+			throw fail(err);
+		}
+		madvise(p, size_, MADV_SEQUENTIAL);
+		data_ = static_cast<const uint8_t *>(p);
+	}
+	fd_ = fd;
+}
+
+MappedFile::~MappedFile()
+{
+	if (data_)
+		munmap(const_cast<uint8_t *>(data_), size_);
+	if (fd_ >= 0)
+		close(fd_);
 }
 
 std::vector<uint8_t> read_file(const std::filesystem::path &path, const std::string &what, int code)
@@ -165,8 +218,12 @@ std::vector<uint8_t> read_file(const std::filesystem::path &path, const std::str
 	return data;
 }
 
-void write_file_atomic(const std::filesystem::path &path, std::initializer_list<std::span<const uint8_t>> parts,
-		       unsigned mode)
+namespace {
+
+// Creates a temporary file next to path, lets fill() write it, sets the mode,
+// optionally fsyncs, and renames it over path. fill returns 0 or an errno.
+void atomic_replace(const std::filesystem::path &path, unsigned mode, bool durable,
+		    const std::function<int(int fd)> &fill)
 {
 	auto dir = path.has_parent_path() ? path.parent_path() : std::filesystem::path(".");
 	std::string tmpl = (dir / ("." + path.filename().string() + ".XXXXXX")).string();
@@ -180,29 +237,17 @@ void write_file_atomic(const std::filesystem::path &path, std::initializer_list<
 	int fd = mkstemp(name.data());
 	if (fd < 0)
 		throw fail("creating a temporary file", errno);
-	auto cleanup = [&](const std::string &step) {
-		int err = errno;
+	auto cleanup = [&](const std::string &step, int err) {
 		close(fd);
 		unlink(name.data());
 		throw fail(step, err);
 	};
-	for (auto part : parts) {
-		const uint8_t *p = part.data();
-		std::size_t left = part.size();
-		while (left > 0) {
-			ssize_t n = write(fd, p, left);
-			if (n < 0 && errno == EINTR)
-				continue;
-			if (n <= 0)
-				cleanup("writing");
-			p += n;
-			left -= std::size_t(n);
-		}
-	}
+	if (int err = fill(fd))
+		cleanup("writing", err);
 	if (fchmod(fd, mode) != 0)
-		cleanup("setting the mode");
-	if (fsync(fd) != 0)
-		cleanup("syncing");
+		cleanup("setting the mode", errno);
+	if (durable && fsync(fd) != 0)
+		cleanup("syncing", errno);
 	if (close(fd) != 0) {
 		int err = errno;
 		unlink(name.data());
@@ -213,6 +258,56 @@ void write_file_atomic(const std::filesystem::path &path, std::initializer_list<
 		unlink(name.data());
 		throw fail("renaming into place", err);
 	}
+}
+
+int write_all(int fd, const uint8_t *p, std::size_t left)
+{
+	while (left > 0) {
+		ssize_t n = write(fd, p, left);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return errno;
+		if (n == 0)
+			return EIO;
+		p += n;
+		left -= std::size_t(n);
+	}
+	return 0;
+}
+
+} // namespace
+
+void write_file_atomic(const std::filesystem::path &path, std::initializer_list<std::span<const uint8_t>> parts,
+		       unsigned mode, bool durable)
+{
+	atomic_replace(path, mode, durable, [&](int fd) {
+		for (auto part : parts)
+			if (int err = write_all(fd, part.data(), part.size()))
+				return err;
+		return 0;
+	});
+}
+
+void write_signed_module(const std::filesystem::path &path, const MappedFile &in, std::size_t payload_size,
+			 std::span<const uint8_t> appendix, unsigned mode)
+{
+	atomic_replace(path, mode, false, [&](int fd) {
+		loff_t off = 0;
+		std::size_t left = payload_size;
+		while (left > 0) {
+			ssize_t n = copy_file_range(in.fd(), &off, fd, nullptr, left, 0);
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n <= 0)
+				break; // not supported here: write the rest from the mapping
+			left -= std::size_t(n);
+		}
+		if (left > 0)
+			if (int err = write_all(fd, in.bytes().data() + (payload_size - left), left))
+				return err;
+		return write_all(fd, appendix.data(), appendix.size());
+	});
 }
 
 } // namespace lpguard

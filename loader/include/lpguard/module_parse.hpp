@@ -53,6 +53,10 @@ std::vector<std::pair<std::string, std::string>> parse_modinfo(std::span<const u
 // Reads the module name out of .gnu.linkonce.this_module (struct module).
 std::string parse_this_module_name(std::span<const uint8_t> section);
 
+// ModuleImage::from_bytes without taking a copy: every field is filled in
+// except `bytes`, which stays empty (the caller keeps the data).
+ModuleImage parse_module_view(std::span<const uint8_t> file);
+
 // Parses the detached PKCS#7/CMS blob of a module signature: its single
 // signer (issuer+serial or key id) and digest algorithm.
 ModuleSignature parse_pkcs7_signer(std::span<const uint8_t> der);

@@ -44,12 +44,42 @@ std::vector<uint8_t> make_pkcs7_signature(std::span<const uint8_t> payload, cons
 std::size_t sign_module(const ModuleImage &image, const SigningKey &key, const std::string &hash,
 			std::vector<uint8_t> *appendix);
 
+// Same, for a module held elsewhere (e.g. a MappedFile).
+std::size_t sign_module(std::span<const uint8_t> module, const SigningKey &key, const std::string &hash,
+			std::vector<uint8_t> *appendix);
+
+// A read-only private mapping of a whole regular file.
+class MappedFile {
+public:
+	// Throws lpguard::Error (what = "cannot read <what> <path>", given exit code).
+	MappedFile(const std::filesystem::path &path, const std::string &what, int exit_code);
+	~MappedFile();
+	MappedFile(const MappedFile &) = delete;
+	MappedFile &operator=(const MappedFile &) = delete;
+	std::span<const uint8_t> bytes() const { return {data_, size_}; }
+	unsigned mode() const { return mode_; } // permission bits of the file
+	int fd() const { return fd_; }
+private:
+	int fd_ = -1;
+	const uint8_t *data_ = nullptr;
+	std::size_t size_ = 0;
+	unsigned mode_ = 0;
+};
+
+// write_file_atomic for a signed module: the first payload_size bytes of
+// `in` (copied in the kernel with copy_file_range when possible), then the
+// appendix. Not fsync'ed.
+void write_signed_module(const std::filesystem::path &path, const MappedFile &in, std::size_t payload_size,
+			 std::span<const uint8_t> appendix, unsigned mode);
+
 // Reads a whole file; throws lpguard::Error (what = "cannot read <what> <path>").
 std::vector<uint8_t> read_file(const std::filesystem::path &path, const std::string &what, int exit_code);
 
 // Writes the concatenation of parts to path through a temporary file in the
-// same directory, fsync and rename: readers see the old or the new file.
+// same directory and rename: readers see the old or the new file, never a
+// partial one. With durable, the data is fsync'ed before the rename (keys);
+// without, a crash may leave the old file or a truncated new one.
 void write_file_atomic(const std::filesystem::path &path, std::initializer_list<std::span<const uint8_t>> parts,
-		       unsigned mode = 0644);
+		       unsigned mode = 0644, bool durable = true);
 
 } // namespace lpguard
