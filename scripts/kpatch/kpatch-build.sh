@@ -3,11 +3,13 @@
 # kpatch-build.sh: build a livepatch module from a source patch with
 # kpatch-build, for a kernel built by scripts/build-kernel.sh.
 #
-#   scripts/kpatch/kpatch-build.sh [-R] [-n NAME] PATCH [PATCH...] OUTDIR
+#   scripts/kpatch/kpatch-build.sh [-f] [-R] [-n NAME] PATCH [PATCH...] OUTDIR
 #
 #   -R       non-replace patch (kpatch-build --non-replace); default: the new
 #            patch replaces every active livepatch (cumulative patches)
 #   -n NAME  module name (default: livepatch-<patch file name without .patch>)
+#   -f       build even when OUTDIR already has the module for the same
+#            patches, options, kpatch version and kernel (default: reuse it)
 #   KOUT     the kernel's build directory (default build/kernel-6.12-kpatch):
 #            its .config, vmlinux and Module.symvers describe the target kernel
 #   KSRC     the kernel source tree KOUT was built from (default
@@ -29,15 +31,17 @@ top=$(cd "$here/../.." && pwd)
 . "$top/scripts/lib/progress.sh"
 
 usage() {
-	echo "usage: $0 [-R] [-n NAME] PATCH [PATCH...] OUTDIR" >&2
+	echo "usage: $0 [-f] [-R] [-n NAME] PATCH [PATCH...] OUTDIR" >&2
 	exit 2
 }
 fail() { echo "kpatch-build: $*" >&2; exit 1; }
 
 replace=1
 name=
-while getopts "Rn:h" opt; do
+force=0
+while getopts "fRn:h" opt; do
 	case $opt in
+	f) force=1 ;;
 	R) replace=0 ;;
 	n) name=$OPTARG ;;
 	*) usage ;;
@@ -66,6 +70,8 @@ grep -qx 'CONFIG_DEBUG_INFO=y' "$KOUT/.config" ||
 	fail "$KOUT was built without CONFIG_DEBUG_INFO: kpatch-build needs it; build it with kconfig/kpatch.config"
 ! grep -qx 'CONFIG_X86_KERNEL_IBT=y' "$KOUT/.config" ||
 	fail "$KOUT has CONFIG_X86_KERNEL_IBT, which kpatch-build does not support; build it with kconfig/kpatch.config"
+grep -qx 'CONFIG_BUG=y' "$KOUT/.config" ||
+	fail "$KOUT was built without CONFIG_BUG: kpatch-build needs struct bug_entry; build it with kconfig/kpatch.config"
 grep -qx 'CONFIG_LIVEPATCH=y' "$KOUT/.config" ||
 	fail "$KOUT was built without CONFIG_LIVEPATCH: it cannot load livepatches; build it with kconfig/lpguard.config"
 
@@ -76,6 +82,28 @@ KSRC=$(realpath "$KSRC")
 outdir=$(realpath "$outdir")
 
 kpatch_build=$("$here/kpatch-tools.sh")
+
+if [ -n "$name" ]; then
+	modname=$name
+elif [ ${#abs_patches[@]} -eq 1 ]; then
+	modname=$(basename "${abs_patches[0]}")
+	modname=livepatch-${modname%.patch}
+	modname=${modname%.diff}
+else
+	modname=livepatch-patch
+fi
+# kpatch-build's own renaming: [A-Za-z0-9_-] only, at most 55 characters.
+modname=$(echo "$modname" | sed 's/[^a-zA-Z0-9_-]/-/g' | cut -c 1-55)
+ko=$outdir/$modname.ko
+
+# Reuse: the same patches, options, kpatch and kernel give the same module.
+stamp=$( (cat "$(dirname "$(dirname "$kpatch_build")")/.lpguard-built"; echo "$replace $modname"
+	  cat "${abs_patches[@]}" "$KOUT/.config"; stat -c '%s %Y' "$KOUT/vmlinux") | sha256sum | cut -d' ' -f1)
+if [ "$force" -eq 0 ] && [ -f "$ko" ] && [ "$(cat "$outdir/.$modname.ko.stamp" 2>/dev/null)" = "$stamp" ]; then
+	echo "kpatch-build: $ko is up to date (-f rebuilds it)" >&2
+	echo "$ko"
+	exit 0
+fi
 
 tag=$(basename "$KOUT")
 tree=$KPATCH_DIR/tree-$tag
@@ -116,18 +144,7 @@ args=(-s "$tree" -c "$KOUT/.config" -v "$KOUT/vmlinux" -j "$JOBS" -o "$outdir")
 [ "$replace" -eq 1 ] || args+=(-R)
 [ -z "$name" ] || args+=(-n "$name")
 
-if [ -n "$name" ]; then
-	modname=$name
-elif [ ${#abs_patches[@]} -eq 1 ]; then
-	modname=$(basename "${abs_patches[0]}")
-	modname=livepatch-${modname%.patch}
-	modname=${modname%.diff}
-else
-	modname=livepatch-patch
-fi
-# kpatch-build's own renaming: [A-Za-z0-9_-] only, at most 55 characters.
-modname=$(echo "$modname" | sed 's/[^a-zA-Z0-9_-]/-/g' | cut -c 1-55)
-rm -f "$outdir/$modname.ko"
+rm -f "$ko" "$outdir/.$modname.ko.stamp"
 
 kind=replace
 [ "$replace" -eq 1 ] || kind=non-replace
@@ -137,10 +154,10 @@ run_step "kpatch-build: $modname.ko ($kind) for $release from ${patches[*]}" "$l
 	exit 1
 }
 
-ko=$outdir/$modname.ko
 [ -f "$ko" ] || fail "kpatch-build reported success but $ko is missing: see $log"
 [ "$(modinfo -F livepatch "$ko")" = Y ] || fail "$ko is not marked as a livepatch (modinfo livepatch)"
 vermagic=$(modinfo -F vermagic "$ko")
 [ "${vermagic%% *}" = "$release" ] ||
 	fail "$ko has vermagic '$vermagic' but the kernel is $release: the tree copy and $KOUT disagree; remove $tree and retry"
+echo "$stamp" > "$outdir/.$modname.ko.stamp"
 echo "$ko"

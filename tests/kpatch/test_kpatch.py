@@ -59,7 +59,8 @@ def modules():
     os.makedirs(OUT, exist_ok=True)
     built = {}
     for name, m in MODULES.items():
-        argv = [os.path.join(TOP, "scripts", "kpatch", "kpatch-build.sh"), "-n", name]
+        # -f: always a real kpatch-build run, never a module reused from an earlier one.
+        argv = [os.path.join(TOP, "scripts", "kpatch", "kpatch-build.sh"), "-f", "-n", name]
         if not m["replace"]:
             argv.append("-R")
         argv += [os.path.join(HERE, m["patch"]), OUT]
