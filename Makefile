@@ -35,7 +35,7 @@ TEST_KEYS_OTHER := $(TEST)/keys-other
 TEST_SSH := $(TEST)/ssh
 
 .PHONY: all deps build check check-asan test test-config test-fuzz test-qemu test-artifacts kernel kernel-mod \
-	payload initramfs test-keys demo test-kernels test-kpatch image-kernel module bench clean distclean
+	payload initramfs test-keys demo test-kernels test-kpatch kernel-kpatch image-kernel module bench clean distclean
 
 all: build
 
@@ -114,6 +114,18 @@ test: check check-asan test-fuzz test-config test-qemu
 test-kernels:
 	ksrc=$$($(TOP)/scripts/fetch-kernel-source.sh $(BUILD)/src) && \
 	$(MAKE) --no-print-directory KVER=$${ksrc##*linux-source-} KSRC=$$ksrc test-qemu
+
+# ---- kpatch-build (docs/kpatch.md) ------------------------------------------
+KOUT_KPATCH ?= $(BUILD)/kernel-$(KVER)-kpatch
+kernel-kpatch: $(KSRC)/Makefile test-keys
+	KSRC=$(KSRC) KOUT=$(KOUT_KPATCH) FRAGMENTS="$(FRAGMENTS) $(TOP)/kconfig/kpatch.config" LPGUARD_BUILTIN=y \
+		LPGUARD_CERTS=$(TEST_KEYS)/livepatch.der $(TOP)/scripts/build-kernel.sh
+
+# Not part of `make test`: a debug-info kernel and three kpatch-build runs cost
+# about 25 minutes on 2 cores (README).
+test-kpatch: kernel-kpatch build $(TEST_SSH)/id_ed25519
+	cd $(TOP)/tests/kpatch && LPGUARD_KPATCH_KOUT=$(KOUT_KPATCH) $(PYTHON) -m pytest -v -p no:cacheprovider \
+		--junitxml=$(TEST)/kpatch-results-$(KVER).xml .
 
 demo: build $(KSRC)/Makefile $(TEST_SSH)/id_ed25519
 	$(PYTHON) $(TOP)/scripts/demo.py
