@@ -86,6 +86,7 @@ static int __init lpguard_init(void)
 	int i, ret;
 
 	lpguard_keyring_init();
+	lpguard_hash_init();
 	ret = lpguard_notifier_init();
 	if (ret) {
 		pr_err("cannot register the module notifier (%d): lpguard not loaded\n",

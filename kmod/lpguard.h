@@ -74,6 +74,7 @@ int lpguard_take_verdict(bool *livepatch, char *name);
 void lpguard_status_show(struct seq_file *m);
 void lpguard_log_show(struct seq_file *m);
 void lpguard_set_ready(bool modules, bool livepatches);
+void lpguard_hash_init(void);
 bool lpguard_livepatches_ready(void);
 
 /* notify.c: MODULE_STATE_COMING cross-check and livepatch tracking */

@@ -85,6 +85,7 @@ static int __init lpguard_setup(void)
 	if (!lpguard_lsm_active)
 		pr_err("lpguard is not in the active LSM list (CONFIG_LSM or lsm=): every module load will be refused; add lpguard to it\n");
 	lpguard_keyring_init();
+	lpguard_hash_init();
 	ret = lpguard_notifier_init();
 	modules_ok = !ret;
 	if (ret)

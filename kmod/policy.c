@@ -12,7 +12,9 @@
  */
 #define pr_fmt(fmt) "lpguard: " fmt
 
+#include <crypto/hash.h>
 #include <crypto/sha2.h>
+#include <linux/err.h>
 #include <linux/atomic.h>
 #include <linux/errno.h>
 #include <linux/kernel.h>
@@ -27,6 +29,27 @@
 #include "lpguard.h"
 
 static bool modules_ready, livepatches_ready;
+static struct crypto_shash *image_hash;	/* best "sha256" the kernel has */
+
+/*
+ * The image hash for the audit log. The crypto API picks the fastest
+ * SHA-256 the kernel has (SHA-NI, AVX2, ...); the library code is the
+ * fallback.
+ */
+void lpguard_hash_init(void)
+{
+	struct crypto_shash *tfm = crypto_alloc_shash("sha256", 0, 0);
+
+	if (!IS_ERR(tfm))
+		image_hash = tfm;
+}
+
+static void hash_image(const void *data, size_t len, u8 *out)
+{
+	if (!image_hash || crypto_shash_tfm_digest(image_hash, data, len, out))
+		sha256(data, len, out);
+}
+
 static atomic64_t n_allowed = ATOMIC64_INIT(0);
 static atomic64_t n_refused = ATOMIC64_INIT(0);
 
@@ -326,7 +349,7 @@ int lpguard_check_image(const void *data, size_t len, bool whole)
 			ret = -EPERM;
 		}
 	}
-	sha256(data, len, sha);
+	hash_image(data, len, sha);
 
 	d.what = img.livepatch ? LPG_LIVEPATCH : LPG_MODULE;
 	d.allowed = !ret;
