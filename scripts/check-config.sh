@@ -17,13 +17,18 @@ for frag in "$@"; do
 			sym=${BASH_REMATCH[1]}
 			got=$(grep -E "^(# )?$sym[= ]" "$dotconfig" | head -n1)
 			if [ "$got" != "$line" ]; then
-				echo "check-config: $frag:$n: wanted '$line', got '${got:-<absent>}': an unmet dependency dropped it; add what it depends on to the fragment" >&2
+				if [ -z "$got" ] || [[ $got == "# "* ]]; then
+					hint="an unmet dependency dropped it; add what it depends on to the fragment"
+				else
+					hint="something else sets another value; find what with 'make menuconfig' (/${sym#CONFIG_})"
+				fi
+				echo "check-config: $frag:$n: wanted '$line', got '${got:-<absent>}': $hint" >&2
 				bad=1
 			fi
 		elif [[ $line =~ ^#\ (CONFIG_[A-Za-z0-9_]+)\ is\ not\ set$ ]]; then
 			sym=${BASH_REMATCH[1]}
 			if grep -qE "^$sym=" "$dotconfig"; then
-				echo "check-config: $frag:$n: wanted '$line', got '$(grep -E "^$sym=" "$dotconfig")': something selects it; find what with 'make menuconfig' (/$sym)" >&2
+				echo "check-config: $frag:$n: wanted '$line', got '$(grep -E "^$sym=" "$dotconfig")': something selects it; find what with 'make menuconfig' (/${sym#CONFIG_})" >&2
 				bad=1
 			fi
 		fi
