@@ -14,7 +14,7 @@
 
 static int lpg_busy_kthreadd(void *unused)
 {
-	WARN_ONCE(1, "lpg_busy: replacement kthreadd() called\n");
+	pr_err("lpg_busy: replacement kthreadd() called\n");
 	return 0;
 }
 
