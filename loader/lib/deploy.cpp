@@ -127,8 +127,9 @@ DeployResult deploy_livepatch(const Transport &t, const DeployRequest &req, cons
 				    "(check the target, credentials and that the VM is running)");
 		auto marker = out.find(kStatusMarker);
 		if (marker == std::string::npos)
-			return fail(exit_code::remote, "cannot read the guest's kernel release: `uname -r` failed with " +
-				    std::to_string(rc) + " (check that the guest runs a POSIX shell)");
+			return fail(exit_code::remote, "cannot run commands on the guest: `" + t.run("")[0] +
+				    "` exited with " + std::to_string(rc) + " before `uname -r` answered " +
+				    "(check the target, credentials and that the VM is running; its error is above)");
 		res.guest_release = out.substr(0, out.find('\n'));
 		std::string status_text = out.substr(marker + std::string(kStatusMarker).size());
 		res.guest_status = nlohmann::json::parse(status_text, nullptr, false);

@@ -70,7 +70,8 @@ struct Sshd {
 
 	Sshd()
 	{
-		dir = scratch_dir() / "sshd";
+		static int instances = 0;
+		dir = scratch_dir() / ("sshd-" + std::to_string(++instances));
 		std::filesystem::create_directories(dir / "bin");
 		user = getpwuid(getuid())->pw_name;
 		port = free_port();
@@ -136,11 +137,11 @@ std::string release()
 	return u.release;
 }
 
-Cmd cvm(const std::vector<std::string> &args)
+Cmd cvm(const std::vector<std::string> &args, const std::string &env = "")
 {
 	Argv argv{(std::filesystem::read_symlink("/proc/self/exe").parent_path() / "cvm-cli").string()};
 	argv.insert(argv.end(), args.begin(), args.end());
-	return run_shell(shell_join(argv) + " 2>" + shell_quote((scratch_dir() / "sshd-cli.err").string()));
+	return run_shell(env + " " + shell_join(argv) + " 2>" + shell_quote((scratch_dir() / "sshd-cli.err").string()));
 }
 
 } // namespace
@@ -191,4 +192,46 @@ TEST_CASE("livepatch ssh against a real sshd: one connection, verified upload, l
 				       " (build the livepatch against the guest's kernel " + release() + ")");
 	CHECK_FALSE(std::filesystem::exists(sshd.received));
 	CHECK(sshd.connections() == 2);
+}
+
+TEST_CASE("livepatch gcp through a gcloud double that checks gcloud's syntax and forwards to sshd", "[sshd][livepatch][gcp]")
+{
+	Sshd sshd;
+	const auto &k = test_keys("rsa");
+	auto dir = scratch_dir() / "gcp-work";
+	std::filesystem::create_directories(dir / "bin");
+	std::filesystem::create_symlink(std::filesystem::path(LPGUARD_TEST_DATA) / "gcloud-double", dir / "bin/gcloud");
+	write_bytes(dir / "lp.ko", build_module("lp_gcp", true, release() + " SMP mod_unload ").bytes);
+	auto log = dir / "gcloud.log";
+	std::string env = "PATH=" + shell_quote((dir / "bin").string()) + ":$PATH GCLOUD_DOUBLE_INSTANCE=cvm-1 "
+			  "GCLOUD_DOUBLE_DEST=" + shell_quote(sshd.user + "@127.0.0.1") +
+			  " GCLOUD_DOUBLE_PORT=" + std::to_string(sshd.port) + " GCLOUD_DOUBLE_LOG=" + shell_quote(log.string()) +
+			  " GCLOUD_DOUBLE_SSH_OPTS=" +
+			  shell_quote("-i " + sshd.client_key.string() + " -o StrictHostKeyChecking=no -o "
+				      "UserKnownHostsFile=/dev/null -o BatchMode=yes -o LogLevel=ERROR");
+	auto r = cvm({"livepatch", "gcp", "cvm-1", (dir / "lp.ko").string(), "--zone", "europe-west4-a", "--project",
+		      "lpguard-test", "--internal-ip", "--ssh-flag=-4", "--key", k.key.string(), "--cert", k.crt.string(),
+		      "--json"}, env);
+	INFO(r.out << text(scratch_dir() / "sshd-cli.err") << text(log) << text(sshd.log));
+	REQUIRE(r.rc == 0);
+	auto j = nlohmann::json::parse(r.out);
+	CHECK(j["provider"] == "gcp");
+	CHECK(j["lp_load"]["result"] == "applied");
+	CHECK(verify_module(ModuleImage::from_file(sshd.received), Certificate::load_all(k.crt)).ok);
+	CHECK(sshd.connections() == 1);
+	// gcloud was called five times (probe, mkdir, scp, checksum, apply), each
+	// with the zone, project and --internal-ip.
+	auto calls = text(log);
+	CHECK(count(calls, "\n") == 5);
+	CHECK(count(calls, "\"--zone=europe-west4-a\"") == 5);
+	CHECK(count(calls, "\"--internal-ip\"") == 5);
+	CHECK(count(calls, "[\"compute\", \"scp\"") == 1);
+
+	// An instance the project does not have: gcloud's error, exit 7.
+	auto bad = cvm({"livepatch", "gcp", "cvm-2", (dir / "lp.ko").string(), "--key", k.key.string(), "--cert",
+			k.crt.string()}, env);
+	CHECK(bad.rc == exit_code::remote);
+	auto err = text(scratch_dir() / "sshd-cli.err");
+	CHECK_THAT(err, ContainsSubstring("ERROR: (gcloud.compute.ssh) could not fetch resource"));
+	CHECK_THAT(err, ContainsSubstring("cvm-cli: cannot run commands on the guest: `gcloud` exited with 2"));
 }
