@@ -162,7 +162,11 @@ class VM:
     def reboot(self):
         """A real guest reboot (same QEMU process, disk kept)."""
         boots = self._boots()
-        self._ssh(["reboot", "-f"], timeout=5)
+        # Detached, so the ssh session ends before the guest goes down.
+        try:
+            self._ssh(["(sleep 0.5; reboot -f) </dev/null >/dev/null 2>&1 &"], timeout=10)
+        except subprocess.TimeoutExpired:
+            pass
         subprocess.run(["ssh", "-o", f"ControlPath={self._ctl}", "-O", "exit", "x"],
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         self._wait_ready(boots=boots + 1)
