@@ -69,7 +69,11 @@ static int __init lpguard_lsm_init(void)
 }
 
 DEFINE_LSM(lpguard) = {
+#ifdef LPGUARD_LSM_INFO_ID
+	.id = &lpguard_lsmid,
+#else
 	.name = "lpguard",
+#endif
 	.init = lpguard_lsm_init,
 };
 

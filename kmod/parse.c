@@ -11,7 +11,16 @@
 
 #include "parse.h"
 
-#define MARKER_LEN (sizeof(MODULE_SIG_STRING) - 1)
+/* Newer kernels define the trailer in uapi, under other names. */
+#ifdef MODULE_SIGNATURE_MARKER
+#define LPGUARD_SIG_MARKER MODULE_SIGNATURE_MARKER
+#define LPGUARD_SIG_PKCS7 MODULE_SIGNATURE_TYPE_PKCS7
+#else
+#define LPGUARD_SIG_MARKER MODULE_SIG_STRING
+#define LPGUARD_SIG_PKCS7 PKEY_ID_PKCS7
+#endif
+
+#define MARKER_LEN (sizeof(LPGUARD_SIG_MARKER) - 1)
 
 int lpguard_parse_trailer(const void *data, size_t len,
 			  struct lpguard_image *img, const char **reason)
@@ -24,7 +33,7 @@ int lpguard_parse_trailer(const void *data, size_t len,
 	img->sig = NULL;
 	img->sig_len = 0;
 	if (len < MARKER_LEN ||
-	    memcmp(data + len - MARKER_LEN, MODULE_SIG_STRING, MARKER_LEN))
+	    memcmp(data + len - MARKER_LEN, LPGUARD_SIG_MARKER, MARKER_LEN))
 		return 0;
 
 	room = len - MARKER_LEN;
@@ -34,7 +43,7 @@ int lpguard_parse_trailer(const void *data, size_t len,
 	}
 	memcpy(&ms, data + room - sizeof(ms), sizeof(ms));
 	room -= sizeof(ms);
-	if (ms.id_type != PKEY_ID_PKCS7) {
+	if (ms.id_type != LPGUARD_SIG_PKCS7) {
 		*reason = "signature trailer id_type is not PKCS#7";
 		return -EBADMSG;
 	}

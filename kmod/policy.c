@@ -17,6 +17,7 @@
 #include <linux/err.h>
 #include <linux/atomic.h>
 #include <linux/errno.h>
+#include <linux/hex.h>
 #include <linux/kernel.h>
 #include <linux/key.h>
 #include <linux/ktime.h>
