@@ -86,3 +86,26 @@ def test_status_tells_the_story(vm):
     r = vm.run("lp-load status --json", check=True)
     status = json.loads(r.out)
     assert json.dumps(status).count("lpg_replace_b") >= 1
+
+
+def test_gcp_provider_through_gcloud_double(vm, known_hosts, tmp_path):
+    """`cvm-cli livepatch gcp` drives gcloud compute ssh/scp (a double on PATH that accepts only gcloud's
+    documented syntax and forwards to the guest)."""
+    from conftest import TOP
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    os.symlink(os.path.join(TOP, "tests", "unit", "data", "gcloud-double"), bindir / "gcloud")
+    log = tmp_path / "gcloud.log"
+    env = dict(os.environ, PATH=f"{bindir}:{os.environ['PATH']}", GCLOUD_DOUBLE_INSTANCE="cvm-test",
+               GCLOUD_DOUBLE_DEST="root@127.0.0.1", GCLOUD_DOUBLE_PORT=str(vm.port), GCLOUD_DOUBLE_LOG=str(log),
+               GCLOUD_DOUBLE_SSH_OPTS=f"-i {os.path.join(vm.ssh_dir, 'id_ed25519')} -o BatchMode=yes "
+                                      f"-o UserKnownHostsFile={known_hosts} -o StrictHostKeyChecking=yes")
+    p = subprocess.run([CVM_CLI, "livepatch", "gcp", "cvm-test", "--zone", "europe-west4-a", "--project", "acme-prod",
+                        "--key", os.path.join(KEYS, "livepatch.key"), "--cert", os.path.join(KEYS, "livepatch.crt"),
+                        os.path.join(MODS, "lpg_replace_a.ko")], env=env, capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stderr
+    assert cmdline(vm) == "lpguard test: replace A"
+    assert active(vm) == ["lpg_replace_a"]
+    calls = [json.loads(line) for line in log.read_text().splitlines()]
+    assert {c[1] for c in calls} == {"ssh", "scp"}
+    assert all("--zone=europe-west4-a" in c or "europe-west4-a" in c for c in calls), calls
