@@ -29,7 +29,7 @@ static int lpguard_post_read_file(struct file *file, char *buf, loff_t size,
 {
 	int ret = security_kernel_post_read_file(file, buf, size, id);
 
-	if (ret || id != READING_MODULE)
+	if (ret || !lpguard_reading_module(id))
 		return ret;
 	return lpguard_check_image(buf, size, true);
 }

@@ -8,6 +8,7 @@
 #ifndef _SECURITY_LPGUARD_H
 #define _SECURITY_LPGUARD_H
 
+#include <linux/kernel_read_file.h>
 #include <linux/types.h>
 
 #include "parse.h"
@@ -28,6 +29,21 @@ extern const u8 lpguard_certs_der[];
 extern const u8 lpguard_certs_der_end[];
 extern const u8 lpguard_certs_pem[];
 extern const u8 lpguard_certs_pem_end[];
+
+/*
+ * Whether kernel_post_read_file sees a module file. Where the kernel
+ * decompresses modules itself, it shows the compressed file first
+ * (READING_MODULE_COMPRESSED); lpguard refuses that as it refuses any
+ * compressed image, so the outcome is the same on every kernel.
+ */
+static inline bool lpguard_reading_module(enum kernel_read_file_id id)
+{
+#ifdef LPGUARD_READING_MODULE_COMPRESSED
+	if (id == READING_MODULE_COMPRESSED)
+		return true;
+#endif
+	return id == READING_MODULE;
+}
 
 /* keyring.c: a keyring and the keys lpguard put in it */
 #define LPGUARD_MAX_KEYS 8

@@ -33,7 +33,7 @@ static int lpguard_kernel_post_read_file(struct file *file, char *buf,
 					 loff_t size,
 					 enum kernel_read_file_id id)
 {
-	if (id != READING_MODULE)
+	if (!lpguard_reading_module(id))
 		return 0;
 	return lpguard_check_image(buf, size, true);
 }
