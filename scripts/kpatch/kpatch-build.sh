@@ -144,15 +144,44 @@ args=(-s "$tree" -c "$KOUT/.config" -v "$KOUT/vmlinux" -j "$JOBS" -o "$outdir")
 [ "$replace" -eq 1 ] || args+=(-R)
 [ -z "$name" ] || args+=(-n "$name")
 
+# kpatch-build applies the patches to the tree and reverts them when it ends; a
+# run that was killed leaves them applied and every later run would fail. So the
+# files a run may change are listed first and put back from KSRC afterwards
+# (cp gives them a new mtime, so make rebuilds their objects).
+pending=$tree/.lpguard-kpatch-pending
+restore_tree() {
+	local f
+	while read -r f; do
+		case $f in '' | /* | *..*) continue ;; esac
+		if [ -e "$KSRC/$f" ]; then
+			cmp -s "$KSRC/$f" "$tree/$f" || cp "$KSRC/$f" "$tree/$f"
+		else
+			rm -f "$tree/$f"
+		fi
+	done < "$pending"
+	rm -f "$pending"
+}
+[ ! -f "$pending" ] || restore_tree
+{
+	for p in "${abs_patches[@]}"; do
+		lsdiff --strip=1 "$p" || fail "$p is not a patch lsdiff can read"
+	done
+	# Files kpatch-build itself edits for some configurations.
+	printf '%s\n' Makefile scripts/Makefile.modfinal scripts/link-vmlinux.sh scripts/setlocalversion
+} > "$pending.new"
+mv "$pending.new" "$pending"
+
 rm -f "$ko" "$outdir/.$modname.ko.stamp"
 
 kind=replace
 [ "$replace" -eq 1 ] || kind=non-replace
 run_step "kpatch-build: $modname.ko ($kind) for $release from ${patches[*]}" "$log" \
 	env CACHEDIR="$cache" "$kpatch_build" "${args[@]}" "${abs_patches[@]}" || {
+	restore_tree
 	echo "kpatch-build: failed; kpatch-build's own log: $cache/build.log" >&2
 	exit 1
 }
+restore_tree
 
 [ -f "$ko" ] || fail "kpatch-build reported success but $ko is missing: see $log"
 [ "$(modinfo -F livepatch "$ko")" = Y ] || fail "$ko is not marked as a livepatch (modinfo livepatch)"
