@@ -135,26 +135,40 @@ std::size_t sign_module(std::span<const uint8_t> module, const SigningKey &key, 
 	return payload.size();
 }
 
-MappedFile::MappedFile(const std::filesystem::path &path, const std::string &what, int code)
+namespace {
+
+Error read_error(const std::filesystem::path &path, const std::string &what, int code, int err)
 {
-	auto fail = [&](int err) {
-		return Error("cannot read " + what + " " + path.string(), std::strerror(err),
-			     "check the path and its permissions", code);
-	};
+	return Error("cannot read " + what + " " + path.string(), std::strerror(err),
+		     "check the path and its permissions", code);
+}
+
+// Opens path for reading and checks it is a regular file; returns the fd and fills st.
+int open_regular(const std::filesystem::path &path, const std::string &what, int code, struct stat &st)
+{
 	int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		throw fail(errno);
-	struct stat st;
+		throw read_error(path, what, code, errno);
 	if (fstat(fd, &st) != 0) {
 		int err = errno;
 		close(fd);
-		throw fail(err);
+		throw read_error(path, what, code, err);
 	}
 	if (!S_ISREG(st.st_mode)) {
 		close(fd);
 		throw Error("cannot read " + what + " " + path.string(), "not a regular file", "pass the path of a file",
 			    code);
 	}
+	return fd;
+}
+
+} // namespace
+
+MappedFile::MappedFile(const std::filesystem::path &path, const std::string &what, int code)
+{
+	auto fail = [&](int err) { return read_error(path, what, code, err); };
+	struct stat st;
+	int fd = open_regular(path, what, code, st);
 	mode_ = st.st_mode & 07777;
 	size_ = std::size_t(st.st_size);
 	if (size_ > 0) {
@@ -180,24 +194,9 @@ MappedFile::~MappedFile()
 
 std::vector<uint8_t> read_file(const std::filesystem::path &path, const std::string &what, int code)
 {
-	auto fail = [&](int err) {
-		return Error("cannot read " + what + " " + path.string(), std::strerror(err),
-			     "check the path and its permissions", code);
-	};
-	int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		throw fail(errno);
+	auto fail = [&](int err) { return read_error(path, what, code, err); };
 	struct stat st;
-	if (fstat(fd, &st) != 0) {
-		int err = errno;
-		close(fd);
-		throw fail(err);
-	}
-	if (!S_ISREG(st.st_mode)) {
-		close(fd);
-		throw Error("cannot read " + what + " " + path.string(), "not a regular file",
-			    "pass the path of a file", code);
-	}
+	int fd = open_regular(path, what, code, st);
 	std::vector<uint8_t> data(std::size_t(st.st_size));
 	std::size_t got = 0;
 	while (got < data.size()) {
