@@ -25,7 +25,7 @@ int lpguard_fhook_register(struct ftrace_ops *ops, unsigned long func,
 	}
 	ret = register_ftrace_function(ops);
 	if (ret) {
-		pr_err("cannot hook %s: ftrace registration failed (%d); is something else redirecting it?\n",
+		pr_err("cannot hook %s: ftrace registration failed (%d): another IPMODIFY ftrace user (a livepatch or kprobe) holds it; load lpguard before any livepatch\n",
 		       name, ret);
 		ftrace_set_filter_ip(ops, func, 1, 0);
 	}

@@ -62,8 +62,8 @@ int lpguard_trust_add_certs(struct lpguard_trust *t, const u8 *p,
 			return -EBADMSG;
 		}
 		if (t->nkeys == LPGUARD_MAX_KEYS) {
-			pr_err("more than %d embedded certificates: the rest are ignored\n",
-			       LPGUARD_MAX_KEYS);
+			pr_err("more than %d embedded certificates: the rest are ignored; rebuild with at most %d in LPGUARD_CERTS\n",
+			       LPGUARD_MAX_KEYS, LPGUARD_MAX_KEYS);
 			return -E2BIG;
 		}
 		kref = key_create_or_update(make_key_ref(t->keyring, 1),

@@ -31,7 +31,7 @@ static LIST_HEAD(tracked_list);
 static DEFINE_SPINLOCK(tracked_lock);
 
 static const char * const coming_reasons[] = {
-	"no lpguard verdict recorded for this load (the load hook did not run): reboot and report this",
+	"no lpguard verdict recorded for this load (its load hook did not run): boot with lpguard in lsm= (built in) or load lpguard.ko earlier",
 	"the kernel treats it as a livepatch but lpguard's parser did not: rebuild the module",
 	"lpguard's parser found a livepatch tag the kernel did not: rebuild the module",
 	".modinfo name differs from the module's name: rebuild the module",

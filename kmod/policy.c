@@ -304,6 +304,18 @@ int lpguard_decide(const void *data, size_t len,
 			LPGUARD_REASON_LEN);
 		return -EKEYREJECTED;
 	}
+	if (ret == -ENOPKG) {
+		strscpy(reason,
+			"livepatch signature uses an algorithm this kernel cannot check: sign it with sha256 or sha512 and an RSA or ECDSA key",
+			LPGUARD_REASON_LEN);
+		return -EKEYREJECTED;
+	}
+	if (ret == -EBADMSG) {
+		strscpy(reason,
+			"livepatch signature block is malformed: sign it again with cvm-cli sign",
+			LPGUARD_REASON_LEN);
+		return -EKEYREJECTED;
+	}
 	if (ret) {
 		snprintf(reason, LPGUARD_REASON_LEN,
 			 "livepatch signature does not verify against .livepatch (%d): the image changed after signing; use the signed original",

@@ -22,7 +22,7 @@
 
 static const char * const enable_reasons[] = {
 	"klp_enable_patch() called without a patch module",
-	"livepatch module was not checked by lpguard when it loaded: load lpguard first",
+	"livepatch module was not checked by lpguard when it loaded: boot with lpguard in lsm= (built in) or load lpguard.ko before any livepatch",
 	"klp_patch.replace is false: only cumulative replace livepatches may be enabled; build it with .replace = true",
 	"klp_enable_patch() re-entered from ftrace: refused",
 };

@@ -81,9 +81,9 @@ void run_livepatch(const Common &c, const std::string &provider, const Transport
 {
 	auto image = lpguard::ModuleImage::from_file(c.patch);
 	if (!image.is_livepatch())
-		throw lpguard::Error("refusing " + c.patch, "it is not a livepatch (no livepatch= tag in .modinfo; module \"" +
-				     image.name + "\" would load as an ordinary module)",
-				     "build it as a livepatch (MODULE_INFO(livepatch, \"Y\"), e.g. with kpatch-build)",
+		throw lpguard::Error("refusing " + c.patch, "it is not a livepatch: no livepatch= tag in .modinfo, module \"" +
+				     image.name + "\" would load as an ordinary module",
+				     "build it as a livepatch with kpatch-build, or add MODULE_INFO(livepatch, \"Y\")",
 				     lpguard::exit_code::refused);
 	auto key = lpguard::SigningKey::load(c.key, c.cert);
 	TempDir tmp;

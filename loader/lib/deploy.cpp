@@ -21,11 +21,19 @@ std::string file_name_for(const std::string &module)
 	return safe ? module : std::string("livepatch");
 }
 
+const char kSudoPasswordMessage[] =
+	"cannot run lp-load as root on the guest: sudo asks for a password and cvm-cli runs it non-interactively "
+	"(allow it without one, e.g. 'USER ALL=(root) NOPASSWD: /usr/sbin/lp-load' in /etc/sudoers.d/, or connect "
+	"as root)";
+
 } // namespace
 
 std::string remote_as_root(const std::string &cmd)
 {
-	return "if [ \"$(id -u)\" = 0 ]; then " + cmd + "; else sudo -n " + cmd + "; fi";
+	// `sudo -n -l CMD` succeeds only when CMD may run without a password.
+	return "if [ \"$(id -u)\" = 0 ]; then " + cmd + "; elif sudo -n -l " + cmd + " >/dev/null 2>&1; then sudo -n " +
+	       cmd + "; else echo " + shell_quote("cvm-cli: sudo on the guest needs a password for lp-load") +
+	       " >&2; exit " + std::to_string(kRemoteSudoPassword) + "; fi";
 }
 
 std::string remote_probe_command()
@@ -135,6 +143,8 @@ DeployResult deploy_livepatch(const Transport &t, const DeployRequest &req, cons
 		res.guest_status = nlohmann::json::parse(status_text, nullptr, false);
 		if (res.guest_status.is_discarded())
 			res.guest_status = nullptr;
+		if (rc == kRemoteSudoPassword)
+			return fail(exit_code::remote, kSudoPasswordMessage);
 		if (rc != 0)
 			return fail(exit_code::guest, "lp-load status failed on the guest (exit " + std::to_string(rc) +
 				    (rc == 127 ? ": lp-load is not installed" : "") +
@@ -185,10 +195,14 @@ DeployResult deploy_livepatch(const Transport &t, const DeployRequest &req, cons
 		if (rc == 255 && res.lp_load.is_null())
 			return fail(exit_code::remote, "connection to the guest lost while lp-load was running "
 				    "(run `lp-load status` on the guest to see the outcome)");
+		if (rc == kRemoteSudoPassword && res.lp_load.is_null())
+			return fail(exit_code::remote, kSudoPasswordMessage);
 		if (rc == 127 && res.lp_load.is_null())
 			return fail(exit_code::guest, "lp-load is not installed on the guest (install it, then retry)");
 		return fail(exit_code::guest, "lp-load on the guest failed with exit " + std::to_string(rc) + ": " +
-			    (msg.empty() ? std::string("no reason reported (see its output above)") : msg));
+			    (msg.empty() ? std::string("it printed no JSON verdict (its messages are above; run `lp-load status` on the "
+						     "guest)")
+					 : msg));
 	}();
 
 	if (dir_made)

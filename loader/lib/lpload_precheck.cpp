@@ -26,8 +26,9 @@ PrecheckReport precheck_patch(const std::filesystem::path &ko, const LivepatchSy
 	try {
 		img = ModuleImage::from_file(ko);
 	} catch (const Error &e) {
-		fail("format", e.what(), "");
-		r.message = ko.string() + " fails the format check: " + e.what();
+		// e names the path already: keep its why and todo only.
+		fail("format", e.why(), e.todo());
+		r.message += e.todo().empty() ? "" : " (" + e.todo() + ")";
 		return r;
 	}
 	r.name = img.name;
@@ -38,7 +39,7 @@ PrecheckReport precheck_patch(const std::filesystem::path &ko, const LivepatchSy
 	if (img.is_livepatch())
 		r.checks.push_back({"livepatch", true, "livepatch=" + *img.livepatch});
 	else
-		fail("livepatch", "no livepatch= tag in .modinfo (an ordinary module)",
+		fail("livepatch", "no livepatch= tag in .modinfo: an ordinary module",
 		     "lp-load only loads livepatch modules; use modprobe for others");
 
 	std::string release = img.vermagic.substr(0, img.vermagic.find(' '));
@@ -55,7 +56,7 @@ PrecheckReport precheck_patch(const std::filesystem::path &ko, const LivepatchSy
 	auto source = certificate_source(sys, cert_fallback);
 	r.cert_source = source.string();
 	if (!img.signature) {
-		fail("signature", "the module is not signed", "sign it with the livepatch key (cvm-cli sign)");
+		fail("signature", "the module is not signed", "sign it with the livepatch key: cvm-cli sign");
 	} else {
 		try {
 			auto certs = Certificate::load_all(source);
@@ -64,11 +65,11 @@ PrecheckReport precheck_patch(const std::filesystem::path &ko, const LivepatchSy
 				r.signer = v.signer_subject.value_or("");
 				r.checks.push_back({"signature", true, "verified by " + r.signer});
 			} else {
-				fail("signature", v.reason + " (certificates from " + r.cert_source + ")",
+				fail("signature", v.reason + ", checked against the certificates in " + r.cert_source,
 				     "sign it with the livepatch key lpguard trusts");
 			}
 		} catch (const Error &e) {
-			fail("signature", e.what(), "install the livepatch certificate in " + cert_fallback.string());
+			fail("signature", e.what_failed() + ": " + e.why(), "install the livepatch certificate in " + cert_fallback.string());
 		}
 	}
 

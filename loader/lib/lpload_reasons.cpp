@@ -28,10 +28,14 @@ InsertFailure explain_insert_error(int err, const std::string &module,
 
 	switch (err) {
 	case EKEYREJECTED:
-		f.why = "not signed by a livepatch key";
-		if (f.lpguard)
-			f.why += " (lpguard: " + f.lpguard->reason + ")";
-		f.todo = "sign it with the livepatch key (cvm-cli sign) and check 'lp-load verify'";
+		if (f.lpguard) {
+			// lpguard's reason names the fault and the fix.
+			f.why = "signature refused by lpguard: " + f.lpguard->reason;
+			f.todo = "see /sys/kernel/security/lpguard/log";
+		} else {
+			f.why = "not signed by a livepatch key";
+			f.todo = "sign it with the livepatch key (cvm-cli sign) and check 'lp-load verify'";
+		}
 		break;
 	case EPERM:
 		if (f.lpguard) {

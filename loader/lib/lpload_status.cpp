@@ -164,7 +164,7 @@ std::string status_text(const LivepatchSysfs &sys, const LpLoadPaths &paths)
 		out << "leftovers:  ";
 		for (const auto &l : j["leftovers"])
 			out << " " << l.get<std::string>();
-		out << " (remove with 'lp-load apply' or rmmod)\n";
+		out << " (loaded but not enabled: remove with rmmod)\n";
 	}
 	if (j["lpguard"].is_null()) {
 		out << "lpguard:     not present (no /sys/kernel/security/lpguard)\n";

@@ -134,15 +134,15 @@ def test_stall_json_reports_blocking_task(vm, clean):
 # lpguard's refusals, with --no-precheck so that the kernel decides.
 REFUSALS = [
     ("lpg_replace_a.ko", "EKEYREJECTED",
-     "not signed by a livepatch key (lpguard: livepatch is not signed: sign it with a livepatch key)"),
+     "signature refused by lpguard: livepatch is not signed: sign it with a livepatch key"),
     ("lpg_replace_a.build.ko", "EKEYREJECTED",
-     "not signed by a livepatch key (lpguard: livepatch is not signed by a key in .livepatch: "
-     "sign it with a livepatch key)"),
+     "signature refused by lpguard: livepatch is not signed by a key in .livepatch: "
+     "sign it with a livepatch key"),
     ("lpg_replace_a.other.ko", "EKEYREJECTED",
-     "not signed by a livepatch key (lpguard: livepatch is not signed by a key in .livepatch: "
-     "sign it with a livepatch key)"),
+     "signature refused by lpguard: livepatch is not signed by a key in .livepatch: "
+     "sign it with a livepatch key"),
     ("lpg_replace_a.tampered.ko", "EKEYREJECTED",
-     "not signed by a livepatch key (lpguard: livepatch signature does not verify against .livepatch ("),
+     "signature refused by lpguard: livepatch signature does not verify against .livepatch ("),
     ("lpg_plain.lp.ko", "EPERM",
      "refused by lpguard: ordinary module signed by a livepatch key: livepatch keys sign livepatches only; "
      "sign it with the kernel module key"),
@@ -175,7 +175,7 @@ PRECHECK = [
     ("lpg_replace_a.build.ko", "signature", None),
     ("lpg_replace_a.other.ko", "signature", None),
     ("lpg_replace_a.tampered.ko", "signature", None),
-    ("lpg_plain.lp.ko", "livepatch", "no livepatch= tag in .modinfo (an ordinary module)"),
+    ("lpg_plain.lp.ko", "livepatch", "no livepatch= tag in .modinfo: an ordinary module"),
 ]
 
 

@@ -144,6 +144,21 @@ TEST_CASE("apply: refusals carry the kernel's errno and a reason", "[lpload][app
 		CHECK(r.message == "cannot load lp_x: not signed by a livepatch key (sign it with the livepatch key "
 				   "(cvm-cli sign) and check 'lp-load verify')");
 	}
+	SECTION("EKEYREJECTED with lpguard's reason for this image")
+	{
+		k.on("lp_x", PatchSpec{.insert_errno = EKEYREJECTED,
+				       .lpguard_log = "12.500000 livepatch refused obj=\"lp_x\" signer=\"\" sha256=" +
+						      std::string(64, 'a') +
+						      " check_ns=5 reason=\"livepatch is not signed: sign it with a "
+						      "livepatch key\"\n"});
+		auto r = lpguard::apply_patch(t.sys(), k, request("lp_x"));
+		CHECK(r.exit_code == lpguard::lpload::exit_refused);
+		REQUIRE(r.refusal);
+		CHECK(r.refusal->errno_name == "EKEYREJECTED");
+		REQUIRE(r.refusal->lpguard);
+		CHECK(r.message == "cannot load lp_x: signature refused by lpguard: livepatch is not signed: sign it "
+				   "with a livepatch key (see /sys/kernel/security/lpguard/log)");
+	}
 	SECTION("EPERM: the reason lpguard logged for this module and image")
 	{
 		// An older refusal of the same module must not be taken for this one.

@@ -110,8 +110,46 @@ TEST_CASE("the install snippet refuses a corrupted upload and removes it", "[quo
 
 TEST_CASE("remote_as_root runs directly as root and through sudo -n otherwise", "[quote]")
 {
-	CHECK(remote_as_root("lp-load status --json") ==
-	      "if [ \"$(id -u)\" = 0 ]; then lp-load status --json; else sudo -n lp-load status --json; fi");
+	// A guest shell where `id -u` is not 0 and sudo is a double: it logs
+	// its arguments and allows without a password only when told to.
+	auto dir = scratch_dir() / "sudo-guest";
+	std::filesystem::remove_all(dir);
+	std::filesystem::create_directories(dir);
+	auto put = [&](const std::string &name, const std::string &body) {
+		write_bytes(dir / name, std::vector<uint8_t>(body.begin(), body.end()));
+		std::filesystem::permissions(dir / name, std::filesystem::perms::owner_all);
+	};
+	put("id", "#!/bin/sh\necho 1000\n");
+	put("sudo", "#!/bin/sh\necho \"sudo $*\" >> \"$(dirname \"$0\")/log\"\n"
+		    "[ -e \"$(dirname \"$0\")/nopasswd\" ] || { echo 'sudo: a password is required' >&2; exit 1; }\n"
+		    "[ \"$2\" = -l ] && exit 0\nshift\nexec \"$@\"\n");
+	auto cmd = remote_as_root("echo ran as root");
+	auto in_guest = "PATH=" + shell_quote(dir.string()) + ":$PATH sh -c " + shell_quote(cmd) + " 2>&1";
+
+	SECTION("sudo without a password runs the command")
+	{
+		put("nopasswd", "");
+		auto r = run_shell(in_guest);
+		CHECK(r.rc == 0);
+		CHECK(r.out == "ran as root\n");
+		auto log = read_bytes(dir / "log");
+		CHECK(std::string(log.begin(), log.end()) == "sudo -n -l echo ran as root\nsudo -n echo ran as root\n");
+	}
+	SECTION("sudo asking for a password: a distinct exit status, the command never runs")
+	{
+		auto r = run_shell(in_guest);
+		CHECK(r.rc == kRemoteSudoPassword);
+		CHECK(r.out == "cvm-cli: sudo on the guest needs a password for lp-load\n");
+	}
+	SECTION("as root: no sudo at all")
+	{
+		put("id", "#!/bin/sh\necho 0\n");
+		put("nopasswd", "");
+		auto r = run_shell(in_guest);
+		CHECK(r.rc == 0);
+		CHECK(r.out == "ran as root\n");
+		CHECK_FALSE(std::filesystem::exists(dir / "log"));
+	}
 	CHECK(remote_prepare_command("/tmp/x y") == "umask 077 && mkdir -m 700 -- '/tmp/x y'");
 	CHECK(remote_cleanup_command("/tmp/a'b") == "rm -rf -- '/tmp/a'\\''b'");
 	CHECK(vermagic_release("6.12.117 SMP preempt mod_unload ") == "6.12.117");

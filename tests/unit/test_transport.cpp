@@ -298,6 +298,26 @@ TEST_CASE("deployment failures give one actionable line and clean up", "[transpo
 		CHECK(res.exit_code == exit_code::guest);
 		CHECK_THAT(res.message, ContainsSubstring("lp-load is not installed"));
 	}
+	SECTION("sudo on the guest asks for a password: nothing is uploaded")
+	{
+		FakeGuest g;
+		g.status_rc = kRemoteSudoPassword;
+		auto res = deploy_livepatch(*t, request(), g.runner(), cmds, log);
+		CHECK(res.exit_code == exit_code::remote);
+		CHECK_THAT(res.message, StartsWith("cannot run lp-load as root on the guest: sudo asks for a password"));
+		CHECK_THAT(res.message, ContainsSubstring("NOPASSWD: /usr/sbin/lp-load"));
+		for (const auto &c : g.calls)
+			CHECK(c.back().find("mkdir") == std::string::npos);
+	}
+	SECTION("lp-load exits without a verdict")
+	{
+		FakeGuest g;
+		g.apply_rc = 1;
+		g.apply_out = "";
+		auto res = deploy_livepatch(*t, request(), g.runner(), cmds, log);
+		CHECK(res.exit_code == exit_code::guest);
+		CHECK_THAT(res.message, ContainsSubstring("it printed no JSON verdict"));
+	}
 	SECTION("upload interrupted: the temporary directory is removed")
 	{
 		FakeGuest g;

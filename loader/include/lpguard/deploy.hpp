@@ -31,6 +31,8 @@ std::string vermagic_release(const std::string &vermagic);
 
 // Exit status of remote_install_command when the checksum differs.
 inline constexpr int kRemoteChecksumMismatch = 86;
+// Exit status of remote_as_root when sudo would ask for a password.
+inline constexpr int kRemoteSudoPassword = 87;
 
 struct DeployRequest {
 	std::filesystem::path signed_module; // absolute path of the signed patch
