@@ -57,8 +57,15 @@ else
 fi
 mv "$gen.new" "$gen"
 
+# A fragment X.config comes with X-<major>.x.config when the tree's major
+# version needs options of its own (kconfig/README).
+kmajor=$(sed -n 's/^VERSION = //p' "$KSRC/Makefile")
 frags=()
-for f in $FRAGMENTS; do frags+=("$(realpath "$f")"); done
+for f in $FRAGMENTS; do
+	f=$(realpath "$f")
+	frags+=("$f")
+	[ ! -f "${f%.config}-$kmajor.x.config" ] || frags+=("${f%.config}-$kmajor.x.config")
+done
 frags+=("$gen")
 
 stamp=$( (echo "$BASECONFIG"; [ -f "$BASECONFIG" ] && cat "$BASECONFIG"; cat "${frags[@]}"; cat "$KOUT/lpguard-trusted.pem" 2>/dev/null; head -c 200 "$KSRC/Makefile") | sha256sum | cut -d' ' -f1)
@@ -68,7 +75,7 @@ else
 	basecmd="make -C '$KSRC' O='$KOUT' ARCH=x86_64 $BASECONFIG"
 fi
 if [ ! -f "$KOUT/.config" ] || [ "$(cat "$KOUT/.lpguard-config-stamp" 2>/dev/null)" != "$stamp" ]; then
-	run_step "kernel: configure ($BASECONFIG + ${FRAGMENTS// /, })" "$KOUT/config.log" \
+	run_step "kernel: configure ($BASECONFIG + $(basename -a "${frags[@]}" | paste -sd,))" "$KOUT/config.log" \
 		bash -c "$basecmd &&
 			 cd '$KOUT' && '$KSRC/scripts/kconfig/merge_config.sh' -m -O '$KOUT' '$KOUT/.config' ${frags[*]} &&
 			 make -C '$KSRC' O='$KOUT' ARCH=x86_64 olddefconfig"
