@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from test_lpguard import (EBUSY, EKEYREJECTED, EPERM, R_LP_KEY_ORDINARY, R_NON_REPLACE, R_NOT_LP_KEY, R_OK,
+from test_lpguard import (EBUSY, EKEYREJECTED, EPERM, R_LP_KEY_ORDINARY, R_NON_REPLACE, R_NOT_LP_KEY, R_OK, ftrace_off_refused,
                           R_UNSIGNED, T, SFS, enabled_patches, expect_line, keyring_checks, line_re, livepatch_key_desc,
                           load, loaded, refused_livepatch, sha256, status, wait_transition)
 
@@ -32,9 +32,7 @@ def test_lpguard_module_cannot_be_unloaded(vm_loadable, cmd):
 
 
 def test_ftrace_cannot_be_turned_off_under_it(vm_loadable):
-    r = vm_loadable.run("echo 0 > /proc/sys/kernel/ftrace_enabled")
-    assert r.rc != 0 and "Device or resource busy" in r.err, r
-    assert vm_loadable.run("cat /proc/sys/kernel/ftrace_enabled").out.strip() == "1"
+    ftrace_off_refused(vm_loadable)
 
 
 def test_livepatch_keyring_is_sealed(vm_loadable):
