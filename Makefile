@@ -143,8 +143,10 @@ test-kpatch: kernel-kpatch build $(TEST_SSH)/id_ed25519
 	cd $(TOP)/tests/kpatch && LPGUARD_KPATCH_KOUT=$(KOUT_KPATCH) $(PYTHON) -m pytest -v -p no:cacheprovider \
 		--junitxml=$(TEST)/kpatch-results-$(KVER).xml .
 
+# DEMO_KPATCH: auto (kpatch-build when its tools are built), 1 or 0 (scripts/demo.py).
+DEMO_KPATCH ?= auto
 demo: build $(KSRC)/Makefile $(TEST_SSH)/id_ed25519
-	$(PYTHON) $(TOP)/scripts/demo.py
+	DEMO_KPATCH=$(DEMO_KPATCH) $(PYTHON) $(TOP)/scripts/demo.py
 
 clean:
 	rm -rf $(CMAKE_BUILD) $(CMAKE_ASAN) $(TEST)

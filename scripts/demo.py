@@ -2,10 +2,17 @@
 # SPDX-License-Identifier: GPL-2.0
 """make demo: the owner's workflow on a local QEMU VM.
 
-keys -> image kernel with the owner's certificate -> VM -> sign and apply a
-livepatch with `cvm-cli livepatch ssh` -> visible effect -> a cumulative patch
-replaces it -> a patch signed with another key and a non-replace patch are
-refused -> summary. The VM is always stopped at the end.
+keys -> image kernel with the owner's certificate -> livepatches -> VM ->
+sign and apply a livepatch with `cvm-cli livepatch ssh` -> visible effect ->
+a cumulative patch replaces it -> a patch signed with another key and a
+non-replace patch are refused -> summary. The VM is always stopped at the end.
+
+The livepatches come from kpatch-build (tests/kpatch/cmdline-v{1,2}.patch,
+scripts/kpatch/kpatch-build.sh) when its tools are built (build/kpatch, by
+`make test-kpatch` or an earlier `make demo DEMO_KPATCH=1`), else from the
+hand-written sources in tests/modules. DEMO_KPATCH=1 forces kpatch-build
+(downloads Debian's kpatch source once, about 10 more minutes the first
+time), DEMO_KPATCH=0 the hand-written ones.
 """
 import os
 import subprocess
@@ -47,14 +54,51 @@ def step_keys():
     return other
 
 
+KSRC = os.path.join(BUILD, "src", f"linux-source-{KVER}")
+KPATCH_DIR = os.path.join(BUILD, "kpatch")
+
+
 def step_kernel():
-    kout = os.path.join(DEMO, f"kernel-{KVER}")
+    # kpatch.config: debug info and no IBT, so that kpatch-build can build
+    # patches for this kernel, as it must for the image.
+    kout = os.path.join(DEMO, f"image-kernel-{KVER}")
     say(f"image kernel: linux {KVER} with lpguard built in and the owner's certificate embedded ({kout})")
-    env = dict(os.environ, KSRC=os.path.join(BUILD, "src", f"linux-source-{KVER}"), KOUT=kout,
-               FRAGMENTS=f"{TOP}/kconfig/qemu.config {TOP}/kconfig/lpguard.config", LPGUARD_BUILTIN="y",
-               LPGUARD_CERTS=os.path.join(KEYS, "livepatch.der"))
+    env = dict(os.environ, KSRC=KSRC, KOUT=kout,
+               FRAGMENTS=f"{TOP}/kconfig/qemu.config {TOP}/kconfig/lpguard.config {TOP}/kconfig/kpatch.config",
+               LPGUARD_BUILTIN="y", LPGUARD_CERTS=os.path.join(KEYS, "livepatch.der"))
     run([os.path.join(TOP, "scripts", "build-kernel.sh")], env=env)
     return kout
+
+
+def step_patches(kout, mods):
+    """The three livepatches of the demo: first, cumulative second, non-replace."""
+    mode = os.environ.get("DEMO_KPATCH", "auto")
+    if mode not in ("auto", "0", "1"):
+        raise SystemExit(f"demo: DEMO_KPATCH={mode!r}: use 1 (kpatch-build), 0 (hand-written) or leave it unset")
+    tools = os.path.exists(os.path.join(KPATCH_DIR, "tools.path"))
+    if mode == "0" or (mode == "auto" and not tools):
+        why = "DEMO_KPATCH=0" if mode == "0" else "kpatch-build tools not built; DEMO_KPATCH=1 builds them"
+        say(f"livepatches: hand-written sources from tests/modules ({why})")
+        summary.append("livepatches: hand-written (tests/modules)")
+        return [os.path.join(mods, f"{n}.ko") for n in ("lpg_replace_a", "lpg_replace_b", "lpg_noreplace")]
+    out = os.path.join(DEMO, "kpatch")
+    build = os.path.join(TOP, "scripts", "kpatch", "kpatch-build.sh")
+    env = dict(os.environ, KOUT=kout, KSRC=KSRC, KPATCH_DIR=KPATCH_DIR)
+    patches = os.path.join(TOP, "tests", "kpatch")
+    say("livepatches: kpatch-build of tests/kpatch/cmdline-v1.patch and cmdline-v2.patch "
+        "(first run compiles a copy of the tree: several minutes)")
+    run([build, os.path.join(patches, "cmdline-v1.patch"), out], env=env)
+    run([build, os.path.join(patches, "cmdline-v2.patch"), out], env=env)
+    say("livepatches: kpatch-build -R (non-replace) of cmdline-v1.patch")
+    run([build, "-R", "-n", "livepatch-cmdline-v1-nonreplace", os.path.join(patches, "cmdline-v1.patch"), out],
+        env=env)
+    summary.append(f"livepatches: kpatch-build from tests/kpatch/*.patch ({out})")
+    return [os.path.join(out, f"{n}.ko")
+            for n in ("livepatch-cmdline-v1", "livepatch-cmdline-v2", "livepatch-cmdline-v1-nonreplace")]
+
+
+def module_name(ko):
+    return os.path.basename(ko)[:-len(".ko")].replace("-", "_")
 
 
 def step_guest(kout, other):
@@ -87,6 +131,7 @@ def main():
     other = step_keys()
     kout = step_kernel()
     mods, initrd = step_guest(kout, other)
+    first, second, noreplace = step_patches(kout, mods)
     kernel = os.path.join(kout, "arch", "x86", "boot", "bzImage")
     ssh_dir = os.path.join(BUILD, "test", "ssh")
     accel = vmlib.probe_accel(kernel, initrd, os.path.join(BUILD, "test", "qemu-accel"))
@@ -106,30 +151,30 @@ def main():
         before = cmdline()
         say(f"guest /proc/cmdline before: {before!r}")
 
-        say("apply: a livepatch signed with the owner's key (cvm-cli signs, uploads, lp-load applies)")
-        cvm_livepatch(vm, known_hosts, os.path.join(mods, "lpg_replace_a.ko"), KEYS, True)
+        say(f"apply: {os.path.basename(first)} signed with the owner's key (cvm-cli signs, uploads, lp-load applies)")
+        cvm_livepatch(vm, known_hosts, first, KEYS, True)
         after_a = cmdline()
         say(f"guest /proc/cmdline now: {after_a!r}")
         if after_a == before:
             raise SystemExit("demo: the livepatch did not change /proc/cmdline")
-        summary.append(f"lpg_replace_a applied: /proc/cmdline {before!r} -> {after_a!r}")
+        summary.append(f"{module_name(first)} applied: /proc/cmdline {before!r} -> {after_a!r}")
 
-        say("apply: a second, cumulative livepatch replaces the first")
-        cvm_livepatch(vm, known_hosts, os.path.join(mods, "lpg_replace_b.ko"), KEYS, True)
+        say(f"apply: {os.path.basename(second)}, a cumulative livepatch, replaces the first")
+        cvm_livepatch(vm, known_hosts, second, KEYS, True)
         after_b = cmdline()
         say(f"guest /proc/cmdline now: {after_b!r}")
         active = vm.run("ls /sys/kernel/livepatch", check=True).out.split()
         say(f"active livepatches: {active}")
-        if active != ["lpg_replace_b"]:
-            raise SystemExit(f"demo: expected exactly lpg_replace_b active, found {active}")
-        summary.append(f"lpg_replace_b replaced it: exactly one active ({active[0]})")
+        if active != [module_name(second)]:
+            raise SystemExit(f"demo: expected exactly {module_name(second)} active, found {active}")
+        summary.append(f"{module_name(second)} replaced it: exactly one active ({active[0]})")
 
-        say("refuse: the same kind of patch signed with someone else's key")
-        cvm_livepatch(vm, known_hosts, os.path.join(mods, "lpg_replace_a.ko"), other, False)
+        say(f"refuse: {os.path.basename(first)} signed with someone else's key")
+        cvm_livepatch(vm, known_hosts, first, other, False)
         summary.append("a patch signed with another key: refused")
 
-        say("refuse: a non-cumulative (non-replace) livepatch signed with the owner's key")
-        cvm_livepatch(vm, known_hosts, os.path.join(mods, "lpg_noreplace.ko"), KEYS, False)
+        say(f"refuse: {os.path.basename(noreplace)}, a non-replace livepatch signed with the owner's key")
+        cvm_livepatch(vm, known_hosts, noreplace, KEYS, False)
         summary.append("a non-replace patch: refused")
         if cmdline() != after_b:
             raise SystemExit("demo: a refused patch changed /proc/cmdline")
