@@ -1,8 +1,8 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
 # gen-kunit-data.sh OUTDIR CC
-# Test material for lpguard's KUnit suite: two throwaway signing keys (A
-# and B) and small module-like ELF objects signed the way sign-file signs
+# Test material for lpguard's KUnit suite: three throwaway signing keys (A
+# and B: RSA; E: ECDSA P-384, as cvm-cli --type ecdsa-p384 makes) and small module-like ELF objects signed the way sign-file signs
 # modules (detached CMS, no certificates, no signed attributes, followed
 # by struct module_signature and the "~Module signature appended~" marker).
 set -eu
@@ -29,6 +29,10 @@ for k in a b; do
 		-keyout key_$k.pem -out cert_$k.pem 2>/dev/null
 	openssl x509 -in cert_$k.pem -outform DER -out cert_$k.der
 done
+openssl req -new -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-384 -nodes -sha384 -days 36500 \
+	-config x509.cnf -subj "/CN=lpguard kunit key e" \
+	-keyout key_e.pem -out cert_e.pem 2>/dev/null
+openssl x509 -in cert_e.pem -outform DER -out cert_e.der
 
 # Module-like objects: an ELF relocatable with a .modinfo section.
 modinfo() {
@@ -64,6 +68,7 @@ sign() {
 sign lp.o a lp_a.ko
 sign lp.o b lp_b.ko
 sign lp.o a lp_a_skid.ko -keyid
+sign lp.o e lp_e.ko
 sign plain.o a plain_a.ko
 sign plain.o b plain_b.ko
 cp lp.o lp_unsigned.ko

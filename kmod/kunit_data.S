@@ -16,6 +16,8 @@ sym##_len:						\
 
 BLOB(lpguard_kunit_cert_a, cert_a.der)
 BLOB(lpguard_kunit_cert_b, cert_b.der)
+BLOB(lpguard_kunit_cert_e, cert_e.der)
+BLOB(lpguard_kunit_lp_e, lp_e.ko)
 BLOB(lpguard_kunit_lp_a, lp_a.ko)
 BLOB(lpguard_kunit_lp_b, lp_b.ko)
 BLOB(lpguard_kunit_lp_a_skid, lp_a_skid.ko)

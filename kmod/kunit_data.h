@@ -15,6 +15,10 @@ extern const u8 lpguard_kunit_lp_b[];		/* livepatch, signed by B */
 extern const size_t lpguard_kunit_lp_b_len;
 extern const u8 lpguard_kunit_lp_a_skid[];	/* signed by A, SKID signer id */
 extern const size_t lpguard_kunit_lp_a_skid_len;
+extern const u8 lpguard_kunit_cert_e[];		/* ECDSA P-384 */
+extern const size_t lpguard_kunit_cert_e_len;
+extern const u8 lpguard_kunit_lp_e[];		/* livepatch, signed by E */
+extern const size_t lpguard_kunit_lp_e_len;
 extern const u8 lpguard_kunit_lp_unsigned[];
 extern const size_t lpguard_kunit_lp_unsigned_len;
 extern const u8 lpguard_kunit_plain_a[];	/* ordinary module, signed by A */

@@ -440,6 +440,29 @@ static void policy_livepatch_wrong_key(struct kunit *test)
 	KUNIT_EXPECT_NULL(test, signer);
 }
 
+/*
+ * An ECDSA P-384 livepatch key (cvm-cli generate-livepatch-keys --type
+ * ecdsa-p384): the kernel must have ECDSA (kconfig/lpguard.config), or
+ * verification fails with -ENOPKG and every such patch is refused.
+ */
+static void policy_livepatch_ecdsa_key(struct kunit *test)
+{
+	struct policy_ctx *ctx = test->priv;
+	const u8 *cert = lpguard_kunit_cert_e;
+	struct key *signer;
+	int ret;
+
+	ret = decide(test, lpguard_kunit_lp_e, lpguard_kunit_lp_e_len, &signer);
+	KUNIT_EXPECT_EQ(test, ret, -EKEYREJECTED);
+	KUNIT_ASSERT_EQ(test, lpguard_trust_add_certs(&ctx->trust, cert,
+						      cert + lpguard_kunit_cert_e_len),
+			0);
+	KUNIT_ASSERT_EQ(test, ctx->trust.nkeys, 2);
+	ret = decide(test, lpguard_kunit_lp_e, lpguard_kunit_lp_e_len, &signer);
+	KUNIT_EXPECT_EQ(test, ret, 0);
+	KUNIT_EXPECT_PTR_EQ(test, signer, ctx->trust.keys[1]);
+}
+
 static void policy_livepatch_unsigned(struct kunit *test)
 {
 	struct key *signer;
@@ -531,6 +554,7 @@ static struct kunit_suite lpguard_parse_suite = {
 static struct kunit_case lpguard_policy_cases[] = {
 	KUNIT_CASE(policy_livepatch_right_key),
 	KUNIT_CASE(policy_livepatch_wrong_key),
+	KUNIT_CASE(policy_livepatch_ecdsa_key),
 	KUNIT_CASE(policy_livepatch_unsigned),
 	KUNIT_CASE(policy_livepatch_tampered),
 	KUNIT_CASE(policy_ordinary_modules),
