@@ -33,6 +33,7 @@ CVM_CLI := $(BIN)/cvm-cli
 TEST := $(BUILD)/test
 TEST_KEYS := $(TEST)/keys
 TEST_KEYS_OTHER := $(TEST)/keys-other
+TEST_KEYS_ECDSA := $(TEST)/keys-ecdsa
 TEST_SSH := $(TEST)/ssh
 
 .PHONY: all deps build check check-asan test test-config test-fuzz test-qemu test-artifacts kernel kernel-mod \
@@ -77,16 +78,20 @@ $(TEST_KEYS)/livepatch.der: | build
 	$(CVM_CLI) generate-livepatch-keys --out $(TEST_KEYS) --subject "lpguard test livepatch key" --days 3650
 $(TEST_KEYS_OTHER)/livepatch.der: | build
 	$(CVM_CLI) generate-livepatch-keys --out $(TEST_KEYS_OTHER) --subject "unrelated test key" --days 3650
-test-keys: $(TEST_KEYS)/livepatch.der $(TEST_KEYS_OTHER)/livepatch.der
+$(TEST_KEYS_ECDSA)/livepatch.der: | build
+	$(CVM_CLI) generate-livepatch-keys --out $(TEST_KEYS_ECDSA) --type ecdsa-p384 \
+		--subject "lpguard test ECDSA livepatch key" --days 3650
+test-keys: $(TEST_KEYS)/livepatch.der $(TEST_KEYS_OTHER)/livepatch.der $(TEST_KEYS_ECDSA)/livepatch.der
 
 $(KSRC)/Makefile:
 	@[ -r $(KSRC_TAR) ] || { echo "kernel source $(KSRC_TAR) missing: run 'make deps' (package linux-source-$(KVER))" >&2; exit 1; }
 	mkdir -p $(BUILD)/src && tar -C $(BUILD)/src -xf $(KSRC_TAR)
 	touch $@
 
+# The test kernel trusts two livepatch keys: RSA 4096 and ECDSA P-384.
 kernel: $(KSRC)/Makefile test-keys
 	KSRC=$(KSRC) KOUT=$(KOUT) FRAGMENTS="$(FRAGMENTS)" LPGUARD_BUILTIN=y \
-		LPGUARD_CERTS=$(TEST_KEYS)/livepatch.der $(TOP)/scripts/build-kernel.sh
+		LPGUARD_CERTS=$(TEST_KEYS)/livepatch.der,$(TEST_KEYS_ECDSA)/livepatch.der $(TOP)/scripts/build-kernel.sh
 
 kernel-mod: $(KSRC)/Makefile test-keys
 	KSRC=$(KSRC) KOUT=$(KOUT_MOD) FRAGMENTS="$(FRAGMENTS)" LPGUARD_BUILTIN=n \

@@ -14,6 +14,7 @@ CVM_CLI = os.path.join(BUILD, "cmake", "bin", "cvm-cli")
 MODS = os.path.join(BUILD, "test", KVER, "payload", "opt", "lpguard-tests")
 KEYS = os.path.join(BUILD, "test", "keys")
 OTHER = os.path.join(BUILD, "test", "keys-other")
+ECDSA = os.path.join(BUILD, "test", "keys-ecdsa")
 
 
 @pytest.fixture(scope="module")
@@ -109,3 +110,14 @@ def test_gcp_provider_through_gcloud_double(vm, known_hosts, tmp_path):
     calls = [json.loads(line) for line in log.read_text().splitlines()]
     assert {c[1] for c in calls} == {"ssh", "scp"}
     assert all("--zone=europe-west4-a" in c or "europe-west4-a" in c for c in calls), calls
+
+
+def test_ecdsa_owner_key(vm, known_hosts):
+    """An owner key made with --type ecdsa-p384: the kernel's own signature check and lpguard both accept it."""
+    p = livepatch(vm, known_hosts, "lpg_replace_b.ko", keys=ECDSA)
+    assert p.returncode == 0, p.stderr
+    assert cmdline(vm) == "lpguard test: replace B"
+    assert active(vm) == ["lpg_replace_b"]
+    log = vm.run("cat /sys/kernel/security/lpguard/log", check=True).out.splitlines()
+    mine = [ln for ln in log if 'livepatch allowed obj="lpg_replace_b"' in ln]
+    assert mine and 'signer="lpguard test ECDSA livepatch key' in mine[-1], log

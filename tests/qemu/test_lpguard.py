@@ -18,6 +18,9 @@ import conftest
 T = "/opt/lpguard-tests"
 SFS = "/sys/kernel/security/lpguard"
 CERT = os.path.join(conftest.BUILD, "test", "keys", "livepatch.der")
+# The built-in test kernel embeds both, in this order (Makefile, `kernel`).
+CERT_ECDSA = os.path.join(conftest.BUILD, "test", "keys-ecdsa", "livepatch.der")
+BUILTIN_CERTS = [CERT, CERT_ECDSA]
 
 EPERM, EBUSY, EKEYREJECTED = 1, 16, 129
 
@@ -37,9 +40,9 @@ MODULE_INIT_COMPRESSED_FILE = 4
 
 
 # ---- helpers shared with test_lpguard_loadable.py ---------------------------
-def cert_facts():
-    """(CN, subject key id in lower-case hex) of the test livepatch certificate."""
-    out = subprocess.run(["openssl", "x509", "-inform", "DER", "-in", CERT, "-noout", "-subject",
+def cert_facts(cert=CERT):
+    """(CN, subject key id in lower-case hex) of a test livepatch certificate."""
+    out = subprocess.run(["openssl", "x509", "-inform", "DER", "-in", cert, "-noout", "-subject",
                           "-ext", "subjectKeyIdentifier", "-nameopt", "multiline"],
                          capture_output=True, text=True, check=True).stdout
     cn = re.search(r"commonName\s*=\s*(.+)", out).group(1).strip()
@@ -114,7 +117,7 @@ def refused_livepatch(vm, path, syscall, errno, signer, reason, reason_is_re=Fal
     assert not loaded(vm, name)
 
 
-def keyring_checks(vm):
+def keyring_checks(vm, nkeys=len(BUILTIN_CERTS)):
     """root cannot add, link, unlink, revoke, invalidate or re-permission .livepatch."""
     proc_keys = vm.run("cat /proc/keys", check=True).out
     ring = [ln for ln in proc_keys.splitlines() if " keyring " in ln and ".livepatch:" in ln]
@@ -138,7 +141,7 @@ def keyring_checks(vm):
         assert "Permission denied" in r.err or "Operation not permitted" in r.err, f"{what}: {r}"
     after = vm.run("cat /proc/keys", check=True).out
     assert [ln for ln in after.splitlines() if ".livepatch:" in ln] == ring
-    assert re.search(r"^keys: 1$", status(vm), re.M)
+    assert re.search(rf"^keys: {nkeys}$", status(vm), re.M)
 
 
 # ---- tests -----------------------------------------------------------------
@@ -148,18 +151,20 @@ def test_status_reports_builtin_form_and_key(vm):
     assert re.search(r"^form: builtin$", st, re.M), st
     assert re.search(r"^enforcing: yes$", st, re.M), st
     assert re.search(r"^keyring: \.livepatch sealed$", st, re.M), st
-    assert re.search(r"^keys: 1$", st, re.M), st
-    m = re.search(r'^key: serial=[0-9a-f]+ subject="([^"]+)" keyid=([0-9a-f]+)$', st, re.M)
-    assert m, st
-    assert cn in m.group(1) and m.group(2) == skid, (st, cn, skid)
+    assert re.search(r"^keys: 2$", st, re.M), st
+    keys = re.findall(r'^key: serial=[0-9a-f]+ subject="([^"]+)" keyid=([0-9a-f]+)$', st, re.M)
+    assert len(keys) == 2, st
+    for (subject, keyid), cert in zip(keys, BUILTIN_CERTS):
+        cn, skid = cert_facts(cert)
+        assert cn in subject and keyid == skid, (st, cn, skid)
     assert re.search(r"^active: none$", st, re.M), st
-    assert "lpguard: enforcing (form=builtin keys=1)" in vm.console_text()
+    assert "lpguard: enforcing (form=builtin keys=2)" in vm.console_text()
 
 
 def test_certificates_file_is_the_embedded_certificate(vm):
     pem = vm.run(f"cat {SFS}/certificates", check=True).out
-    expected = subprocess.run(["openssl", "x509", "-inform", "DER", "-in", CERT, "-outform", "PEM"],
-                              capture_output=True, text=True, check=True).stdout
+    expected = "".join(subprocess.run(["openssl", "x509", "-inform", "DER", "-in", c, "-outform", "PEM"],
+                                      capture_output=True, text=True, check=True).stdout for c in BUILTIN_CERTS)
     assert pem == expected
 
 
