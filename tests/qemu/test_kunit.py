@@ -6,10 +6,11 @@ import re
 
 
 def ktap_results(console):
-    """[(suite, ok, line)] from the top-level KTAP result lines of the console log."""
+    """[(suite or case, ok, line)] from the KTAP result lines of the console log,
+    suites and their (indented) cases alike."""
     results = []
     for line in console.splitlines():
-        m = re.match(r"^(?:\[\s*[\d.]+\]\s*)?(ok|not ok) \d+ (\S+)(.*)$", line)
+        m = re.match(r"^\s*(?:\[\s*[\d.]+\]\s*)?(ok|not ok) \d+ (\S+)(.*)$", line)
         if m:
             results.append((m.group(2), m.group(1) == "ok", line))
     return results
