@@ -115,7 +115,7 @@ test-qemu: test-artifacts
 		--ignore=test_lpguard_loadable.py --junitxml=$(TEST)/qemu-results-$(KVER).xml .
 
 # The loadable form on a kernel built without lpguard (a second kernel build,
-# about 5 minutes more on 2 cores; outside `make test`, see README).
+# about 5 minutes more on 2 cores).
 payload-mod: kernel-mod
 	$(TOP)/scripts/mkpayload.sh $(KOUT_MOD) $(TEST)/$(KVER)-mod/payload $(TEST_KEYS) $(TEST_KEYS_OTHER) --loadable
 
@@ -128,7 +128,7 @@ test-config: $(KSRC)/Makefile
 	$(TOP)/tests/config/test-check-config.sh --kernel $(KSRC)
 
 # The one test command (README, CI).
-test: check check-asan test-fuzz test-config test-qemu
+test: check check-asan test-fuzz test-config test-qemu test-loadable
 
 # The image runs 6.15; Debian's 6.12 brackets it from below, linux-source-7.x
 # (trixie-backports, downloaded and unpacked, never installed) from above.
