@@ -134,7 +134,7 @@ test: check check-asan test-fuzz test-config test-qemu test-loadable
 # (trixie-backports, downloaded and unpacked, never installed) from above.
 test-kernels:
 	ksrc=$$($(TOP)/scripts/fetch-kernel-source.sh $(BUILD)/src) && \
-	$(MAKE) --no-print-directory KVER=$${ksrc##*linux-source-} KSRC=$$ksrc test-qemu
+	$(MAKE) --no-print-directory KVER=$${ksrc##*linux-source-} KSRC=$$ksrc test-qemu test-loadable
 
 # ---- kpatch-build (docs/kpatch.md) ------------------------------------------
 KOUT_KPATCH ?= $(BUILD)/kernel-$(KVER)-kpatch
