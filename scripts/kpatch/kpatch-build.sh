@@ -134,6 +134,7 @@ mkdir -p "$kmodcopy"
 rsync -rl --checksum --delete \
 	--exclude='*.o' --exclude='.*.cmd' --exclude='*.a' --exclude='*.ko' --exclude='*.mod' \
 	--exclude='*.mod.c' --exclude='modules.order' --exclude='.*.d' \
+	--exclude='/kunit/' --exclude='/lpguard_certs.*' \
 	"$top/kmod/" "$kmodcopy/"
 "$top/scripts/graft-lpguard.sh" "$tree" "$kmodcopy"
 
