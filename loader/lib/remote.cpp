@@ -86,7 +86,8 @@ struct SshCommon {
 		Argv a{"ssh"};
 		if (config_file)
 			a.insert(a.end(), {"-F", config_file->string()});
-		a.insert(a.end(), {"-o", "ControlPath=" + control_path.string(), "-O", "exit", "--", dest});
+		// -q: no "Exit request sent." on stderr.
+		a.insert(a.end(), {"-q", "-o", "ControlPath=" + control_path.string(), "-O", "exit", "--", dest});
 		return a;
 	}
 };
@@ -177,7 +178,7 @@ public:
 	}
 	std::vector<Argv> close() const override
 	{
-		return {{"ssh", "-o", "ControlPath=" + o_.control_path.string(), "-O", "exit", "--", "gcp-vm"}};
+		return {{"ssh", "-q", "-o", "ControlPath=" + o_.control_path.string(), "-O", "exit", "--", "gcp-vm"}};
 	}
 	std::vector<std::pair<std::string, std::string>> required_tools() const override
 	{

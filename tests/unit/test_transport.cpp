@@ -124,7 +124,7 @@ TEST_CASE("ssh transport: one master connection, every other command through it"
 	      Argv{"scp", "-q", "-o", "ControlMaster=no", "-o", "ControlPath=/tmp/cvm-cli.abc/cm", "-i",
 		   "/home/u/.ssh/id_ed25519", "-o", "StrictHostKeyChecking=no", "-P", "2222", "--",
 		   "/tmp/cvm-cli.abc/lp.ko", "root@127.0.0.1:/tmp/d/lp.ko.part"});
-	CHECK(t->close()[0] == Argv{"ssh", "-o", "ControlPath=/tmp/cvm-cli.abc/cm", "-O", "exit", "--", "root@127.0.0.1"});
+	CHECK(t->close()[0] == Argv{"ssh", "-q", "-o", "ControlPath=/tmp/cvm-cli.abc/cm", "-O", "exit", "--", "root@127.0.0.1"});
 	CHECK(usage_code([&] { t->upload("relative.ko", "/tmp/x"); }) == exit_code::usage);
 	CHECK(usage_code([&] { t->upload("/tmp/a.ko", "/tmp/x y"); }) == exit_code::usage);
 	CHECK(usage_code([&] { t->upload("/tmp/a.ko", "relative"); }) == exit_code::usage);
@@ -375,5 +375,5 @@ TEST_CASE("dry run prints the exact commands, quoted, and runs nothing", "[trans
 	CHECK(lines[2] == "gcloud compute scp --zone=us-central1-a --scp-flag=-oControlMaster=auto "
 			  "--scp-flag=-oControlPath=/tmp/c/cm --scp-flag=-oControlPersist=300 "
 			  "'/tmp/dir with space/lp_test.ko' vm1:/tmp/cvm-cli-0123456789abcdef/lp_test.ko.part");
-	CHECK(lines[5] == "ssh -o ControlPath=/tmp/c/cm -O exit -- gcp-vm");
+	CHECK(lines[5] == "ssh -q -o ControlPath=/tmp/c/cm -O exit -- gcp-vm");
 }
