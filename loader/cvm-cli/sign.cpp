@@ -5,7 +5,6 @@
 
 #include "commands.hpp"
 #include "lpguard/exit_codes.hpp"
-#include "lpguard/module_parse.hpp"
 #include "lpguard/module_sign.hpp"
 
 namespace cvmcli {
@@ -29,17 +28,17 @@ void add_sign_command(CLI::App &app)
 		auto key = lpguard::SigningKey::load(o->key, o->cert);
 		// Mapped, not copied: signing a large module costs one pass over it.
 		lpguard::MappedFile in(o->module, "module", lpguard::exit_code::input);
-		bool was_signed = false;
 		std::vector<uint8_t> appendix;
 		std::size_t payload;
 		try {
-			was_signed = lpguard::parse_signature_trailer(in.bytes()).has_value();
 			payload = lpguard::sign_module(in.bytes(), key, o->hash, &appendix);
 		} catch (const lpguard::Error &e) {
 			if (e.exit_code() != lpguard::exit_code::input)
 				throw;
 			throw lpguard::Error(e.what_failed() + " " + o->module, e.why(), e.todo(), e.exit_code());
 		}
+		// sign_module strips existing signatures: a shorter payload means there was one.
+		bool was_signed = payload < in.bytes().size();
 		std::filesystem::path out = o->out.empty() ? std::filesystem::path(o->module) : std::filesystem::path(o->out);
 		lpguard::write_signed_module(out, in, payload, appendix, in.mode());
 		std::cout << out.string() << ": signed by \"" << key.certificate().common_name() << "\" ("

@@ -15,6 +15,7 @@
 using namespace lpguard;
 using namespace lpguard::test;
 using Catch::Matchers::ContainsSubstring;
+using Catch::Matchers::EndsWith;
 using Catch::Matchers::StartsWith;
 
 namespace {
@@ -163,8 +164,12 @@ TEST_CASE("sign, verify and inspect from the command line", "[cli][sign]")
 
 	// In place: the signature is replaced and the file mode kept.
 	std::filesystem::permissions(d / "lp.ko", std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
-	CHECK(cli({"sign", "--key", k.key.string(), "--cert", k.crt.string(), "lp.ko"}, d).rc == 0);
-	CHECK(cli({"sign", "--key", k.key.string(), "--cert", k.crt.string(), "lp.ko"}, d).rc == 0);
+	auto first = cli({"sign", "--key", k.key.string(), "--cert", k.crt.string(), "lp.ko"}, d);
+	CHECK(first.rc == 0);
+	CHECK_THAT(first.out, !ContainsSubstring("previous signature replaced"));
+	auto again = cli({"sign", "--key", k.key.string(), "--cert", k.crt.string(), "lp.ko"}, d);
+	CHECK(again.rc == 0);
+	CHECK_THAT(again.out, EndsWith(", previous signature replaced\n"));
 	auto img = ModuleImage::from_file(d / "lp.ko");
 	CHECK(img.payload_size == build_module("lp_cli").bytes.size());
 	CHECK((std::filesystem::status(d / "lp.ko").permissions() & std::filesystem::perms::all) ==
