@@ -180,7 +180,6 @@ MappedFile::MappedFile(const std::filesystem::path &path, const std::string &wha
 			close(fd);
 			throw fail(err);
 		}
-		madvise(p, size_, MADV_SEQUENTIAL);
 		data_ = static_cast<const uint8_t *>(p);
 	}
 	fd_ = fd;
