@@ -58,7 +58,7 @@ fi
 mv "$gen.new" "$gen"
 
 # A fragment X.config comes with X-<major>.x.config when the tree's major
-# version needs options of its own (kconfig/README).
+# version needs options of its own (README, Layout).
 kmajor=$(sed -n 's/^VERSION = //p' "$KSRC/Makefile")
 frags=()
 for f in $FRAGMENTS; do
