@@ -3,6 +3,7 @@
 // signed livepatches to confidential VMs.
 
 #include <iostream>
+#include <string_view>
 
 #include "commands.hpp"
 #include "lpguard/error.hpp"
@@ -31,16 +32,38 @@ static const char kExitCodes[] = R"(Exit codes:
   9  cannot write the output file
 Errors are one line on stderr: what failed: why (what to do).)";
 
+namespace {
+
+struct Command {
+	const char *name;
+	void (*add)(CLI::App &app);
+};
+
+const Command kCommands[] = {
+	{"generate-livepatch-keys", cvmcli::add_generate_keys_command},
+	{"sign", cvmcli::add_sign_command},
+	{"verify", cvmcli::add_verify_command},
+	{"inspect", cvmcli::add_inspect_command},
+	{"livepatch", cvmcli::add_livepatch_command},
+};
+
+} // namespace
+
 int main(int argc, char **argv)
 {
 	CLI::App app{"cvm-cli: signed livepatches for confidential VMs", "cvm-cli"};
 	app.require_subcommand(1);
 	app.footer(kExitCodes);
-	cvmcli::add_generate_keys_command(app);
-	cvmcli::add_sign_command(app);
-	cvmcli::add_verify_command(app);
-	cvmcli::add_inspect_command(app);
-	cvmcli::add_livepatch_command(app);
+	// CLI11 builds every option, validator and help text up front: only the
+	// subcommand named first is built (about 0.35 ms of a 20 ms 1 MB sign).
+	// --help, a misspelt or missing name: all of them, for the full listing.
+	const Command *only = nullptr;
+	for (const auto &c : kCommands)
+		if (argc > 1 && std::string_view(argv[1]) == c.name)
+			only = &c;
+	for (const auto &c : kCommands)
+		if (!only || only == &c)
+			c.add(app);
 	try {
 		app.parse(argc, argv);
 	} catch (const CLI::CallForHelp &e) {

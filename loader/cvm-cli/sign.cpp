@@ -26,12 +26,12 @@ void add_sign_command(CLI::App &app)
 	cmd->add_option("module", o->module, "Module to sign")->required();
 	cmd->callback([o] {
 		auto key = lpguard::SigningKey::load(o->key, o->cert);
-		// Mapped, not copied: signing a large module costs one pass over it.
+		// Mapped for the checks, read once for the digest, copied in the kernel.
 		lpguard::MappedFile in(o->module, "module", lpguard::exit_code::input);
 		std::vector<uint8_t> appendix;
 		std::size_t payload;
 		try {
-			payload = lpguard::sign_module(in.bytes(), key, o->hash, &appendix);
+			payload = lpguard::sign_module(in, key, o->hash, &appendix);
 		} catch (const lpguard::Error &e) {
 			if (e.exit_code() != lpguard::exit_code::input)
 				throw;

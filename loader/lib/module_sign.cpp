@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 // Module signing, byte-compatible with the kernel's scripts/sign-file.
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -79,8 +80,14 @@ bool sign_hash_supported(const std::string &hash)
 	return hash == "sha256" || hash == "sha384" || hash == "sha512";
 }
 
-std::vector<uint8_t> make_pkcs7_signature(std::span<const uint8_t> payload, const SigningKey &key,
-					  const std::string &hash)
+namespace {
+
+// The CMS signature over everything `in` yields, made with the same calls
+// and flags as scripts/sign-file, so that the DER output is byte-identical
+// for deterministic (RSA PKCS#1 v1.5) keys. *read_failed (if given) is
+// consulted when CMS_final fails, to report an I/O error as such.
+std::vector<uint8_t> sign_bio(BIO *in, const SigningKey &key, const std::string &hash,
+			      const std::function<void()> &read_failed = {})
 {
 	if (!sign_hash_supported(hash))
 		throw Error("cannot sign", "hash \"" + hash + "\" is not supported",
@@ -93,8 +100,6 @@ std::vector<uint8_t> make_pkcs7_signature(std::span<const uint8_t> payload, cons
 	ERR_clear_error();
 	if (!md)
 		throw fail("EVP_get_digestbyname");
-	// The same calls and flags as scripts/sign-file, so that the DER output
-	// is byte-identical for deterministic (RSA PKCS#1 v1.5) keys.
 	ossl::Cms cms(CMS_sign(nullptr, nullptr, nullptr, nullptr,
 			       CMS_NOCERTS | CMS_PARTIAL | CMS_BINARY | CMS_DETACHED | CMS_STREAM));
 	if (!cms)
@@ -103,9 +108,11 @@ std::vector<uint8_t> make_pkcs7_signature(std::span<const uint8_t> payload, cons
 			     static_cast<EVP_PKEY *>(key.pkey()), md,
 			     CMS_NOCERTS | CMS_BINARY | CMS_NOSMIMECAP | CMS_NOATTR))
 		throw fail("CMS_add1_signer");
-	auto in = ossl::mem_bio(payload.data(), payload.size());
-	if (CMS_final(cms.get(), in.get(), nullptr, CMS_NOCERTS | CMS_BINARY) != 1)
+	if (CMS_final(cms.get(), in, nullptr, CMS_NOCERTS | CMS_BINARY) != 1) {
+		if (read_failed)
+			read_failed();
 		throw fail("CMS_final");
+	}
 	ossl::Bio out(BIO_new(BIO_s_mem()));
 	if (!out || i2d_CMS_bio_stream(out.get(), cms.get(), nullptr, 0) != 1)
 		throw fail("i2d_CMS_bio_stream");
@@ -116,11 +123,78 @@ std::vector<uint8_t> make_pkcs7_signature(std::span<const uint8_t> payload, cons
 	return std::vector<uint8_t>(p, p + n);
 }
 
+// A source BIO that reads bytes [0, end) of a file with pread(). Under a
+// 64 KiB buffer BIO it feeds the digest from a small reused buffer, which
+// is much cheaper than touching every page of a mapping of the module.
+struct FileWindow {
+	int fd;
+	uint64_t off, end;
+	int err; // errno of a failed read; EIO when the file shrank
+};
+
+int file_window_read(BIO *b, char *buf, int len)
+{
+	auto *w = static_cast<FileWindow *>(BIO_get_data(b));
+	if (w->off >= w->end || len <= 0)
+		return 0;
+	std::size_t want = std::size_t(std::min<uint64_t>(uint64_t(len), w->end - w->off));
+	ssize_t n;
+	do
+		n = pread(w->fd, buf, want, off_t(w->off));
+	while (n < 0 && errno == EINTR);
+	if (n <= 0) {
+		w->err = n < 0 ? errno : EIO;
+		return -1;
+	}
+	w->off += uint64_t(n);
+	return int(n);
+}
+
+long file_window_ctrl(BIO *, int cmd, long, void *)
+{
+	return cmd == BIO_CTRL_FLUSH ? 1 : 0;
+}
+
+const BIO_METHOD *file_window_method()
+{
+	static const BIO_METHOD *method = [] {
+		BIO_METHOD *m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "lpguard file window");
+		if (m && (BIO_meth_set_read(m, file_window_read) != 1 || BIO_meth_set_ctrl(m, file_window_ctrl) != 1)) {
+			BIO_meth_free(m);
+			m = nullptr;
+		}
+		return m;
+	}();
+	return method;
+}
+
+} // namespace
+
+std::vector<uint8_t> make_pkcs7_signature(std::span<const uint8_t> payload, const SigningKey &key,
+					  const std::string &hash)
+{
+	auto in = ossl::mem_bio(payload.data(), payload.size());
+	if (!in)
+		throw Error("cannot sign", "out of memory", "free memory and retry", exit_code::internal);
+	return sign_bio(in.get(), key, hash);
+}
+
 std::size_t sign_module(const ModuleImage &image, const SigningKey &key, const std::string &hash,
 			std::vector<uint8_t> *appendix)
 {
 	return sign_module(std::span<const uint8_t>(image.bytes), key, hash, appendix);
 }
+
+namespace {
+
+std::vector<uint8_t> with_trailer(std::vector<uint8_t> sig)
+{
+	auto trailer = make_signature_trailer(sig.size());
+	sig.insert(sig.end(), trailer.begin(), trailer.end());
+	return sig;
+}
+
+} // namespace
 
 std::size_t sign_module(std::span<const uint8_t> module, const SigningKey &key, const std::string &hash,
 			std::vector<uint8_t> *appendix)
@@ -128,10 +202,32 @@ std::size_t sign_module(std::span<const uint8_t> module, const SigningKey &key, 
 	auto payload = strip_signatures(module);
 	// Refuse to sign anything that is not a kernel module.
 	parse_module_view(payload);
-	auto sig = make_pkcs7_signature(payload, key, hash);
-	auto trailer = make_signature_trailer(sig.size());
-	sig.insert(sig.end(), trailer.begin(), trailer.end());
-	*appendix = std::move(sig);
+	*appendix = with_trailer(make_pkcs7_signature(payload, key, hash));
+	return payload.size();
+}
+
+std::size_t sign_module(const MappedFile &in, const SigningKey &key, const std::string &hash,
+			std::vector<uint8_t> *appendix)
+{
+	// Trailer and ELF checks read a few pages of the mapping; the digest
+	// reads the payload from the file. A module changed meanwhile gets a
+	// signature that does not match it, which verification refuses.
+	auto payload = strip_signatures(in.bytes());
+	parse_module_view(payload);
+	FileWindow win{in.fd(), 0, payload.size(), 0};
+	const BIO_METHOD *method = file_window_method();
+	ossl::Bio src(method ? BIO_new(method) : nullptr);
+	ossl::Bio buffered(BIO_new(BIO_f_buffer()));
+	if (!src || !buffered || BIO_set_read_buffer_size(buffered.get(), 64 * 1024) != 1)
+		throw Error("cannot sign", "out of memory", "free memory and retry", exit_code::internal);
+	BIO_set_data(src.get(), &win);
+	BIO_set_init(src.get(), 1);
+	BIO *chain = BIO_push(buffered.get(), src.release()); // buffered now owns src
+	*appendix = with_trailer(sign_bio(chain, key, hash, [&] {
+		if (win.err)
+			throw Error("cannot read module", std::string(std::strerror(win.err)) + " while hashing it",
+				    "check that the file is not being rewritten and retry", exit_code::input);
+	}));
 	return payload.size();
 }
 
@@ -172,9 +268,9 @@ MappedFile::MappedFile(const std::filesystem::path &path, const std::string &wha
 	mode_ = st.st_mode & 07777;
 	size_ = std::size_t(st.st_size);
 	if (size_ > 0) {
-		// Every byte is read (hash, parse): map the page tables up front
-		// instead of taking one fault per page.
-		void *p = mmap(nullptr, size_, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
+		// Mapped lazily: parsing touches a few pages, and sign_module
+		// hashes through fd() rather than through the mapping.
+		void *p = mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, fd, 0);
 		if (p == MAP_FAILED) {
 			int err = errno;
 			close(fd);
@@ -220,6 +316,30 @@ std::vector<uint8_t> read_file(const std::filesystem::path &path, const std::str
 
 namespace {
 
+// Puts the finished temporary file tmp at path; returns 0 or an errno. Over
+// an existing regular file, the two names are exchanged and the old file
+// (now under tmp) is unlinked: as atomic for readers as rename(), but
+// rename() over an existing file makes ext4 (auto_da_alloc) allocate and
+// start writing the new file's blocks inside the call, which costs more than
+// writing a 1 MB module. Durability is the caller's fsync either way.
+// Anything else (no file yet, a symlink, a directory, a filesystem without
+// RENAME_EXCHANGE) gets plain rename() and its errors.
+int move_into_place(const char *tmp, const char *path)
+{
+	struct stat st;
+	if (lstat(path, &st) == 0 && S_ISREG(st.st_mode) &&
+	    renameat2(AT_FDCWD, tmp, AT_FDCWD, path, RENAME_EXCHANGE) == 0) {
+		if (unlink(tmp) == 0)
+			return 0;
+		// Not expected for a file just created in this directory; if it
+		// happens, put the old file back and report the failure.
+		int err = errno;
+		(void)renameat2(AT_FDCWD, tmp, AT_FDCWD, path, RENAME_EXCHANGE);
+		return err;
+	}
+	return rename(tmp, path) == 0 ? 0 : errno;
+}
+
 // Creates a temporary file next to path, lets fill() write it, sets the mode,
 // optionally fsyncs, and renames it over path. fill returns 0 or an errno.
 void atomic_replace(const std::filesystem::path &path, unsigned mode, bool durable,
@@ -253,8 +373,7 @@ void atomic_replace(const std::filesystem::path &path, unsigned mode, bool durab
 		unlink(name.data());
 		throw fail("closing", err);
 	}
-	if (rename(name.data(), path.c_str()) != 0) {
-		int err = errno;
+	if (int err = move_into_place(name.data(), path.c_str())) {
 		unlink(name.data());
 		throw fail("renaming into place", err);
 	}

@@ -2,6 +2,8 @@
 // cvm-cli's signer against the kernel's scripts/sign-file, kmod's modinfo
 // and openssl cms.
 
+#include <random>
+
 #include <catch2/catch_test_macros.hpp>
 #include <catch2/matchers/catch_matchers_string.hpp>
 
@@ -51,6 +53,30 @@ std::vector<uint8_t> cvm_sign(const std::vector<uint8_t> &module, const TestKeys
 	return out;
 }
 
+// The path cvm-cli sign takes: the module file mapped, hashed through its
+// descriptor, written next to it with write_signed_module.
+std::vector<uint8_t> cvm_sign_file(const std::filesystem::path &in, const TestKeys &k, const std::string &hash)
+{
+	auto key = SigningKey::load(k.key, k.crt);
+	MappedFile mf(in, "module", exit_code::input);
+	std::vector<uint8_t> appendix;
+	auto n = sign_module(mf, key, hash, &appendix);
+	auto out = in.string() + ".signed";
+	write_signed_module(out, mf, n, appendix, 0644);
+	return read_bytes(out);
+}
+
+// A real module followed by n random bytes: still a valid ELF (the section
+// table does not move), and larger than one 64 KiB read of the signer.
+std::vector<uint8_t> padded_module(std::size_t n)
+{
+	auto m = read_bytes(std::string(LPGUARD_TEST_DATA) + "/x86_pkg_temp_thermal.ko");
+	std::mt19937 rng(42);
+	for (std::size_t i = 0; i < n; i++)
+		m.push_back(uint8_t(rng()));
+	return m;
+}
+
 } // namespace
 
 TEST_CASE("signed output is byte-identical to scripts/sign-file", "[sign][sign-file]")
@@ -60,7 +86,7 @@ TEST_CASE("signed output is byte-identical to scripts/sign-file", "[sign][sign-f
 	REQUIRE(!sf.empty());
 	const auto &k = test_keys("rsa");
 	auto real = read_bytes(std::string(LPGUARD_TEST_DATA) + "/x86_pkg_temp_thermal.ko");
-	for (const auto &module : {real, build_module().bytes}) {
+	for (const auto &module : {real, build_module().bytes, padded_module(200001)}) {
 		for (const std::string hash : {"sha256", "sha512"}) {
 			DYNAMIC_SECTION(hash << " on " << module.size() << " bytes") {
 				auto in = scratch_dir() / "in.ko", theirs = scratch_dir() / "theirs.ko";
@@ -69,8 +95,9 @@ TEST_CASE("signed output is byte-identical to scripts/sign-file", "[sign][sign-f
 								theirs.string()}) + " 2>&1");
 				INFO(r.out);
 				REQUIRE(r.rc == 0);
-				auto ours = cvm_sign(module, k, hash);
-				CHECK(difference(ours, read_bytes(theirs)) == "");
+				auto expected = read_bytes(theirs);
+				CHECK(difference(cvm_sign(module, k, hash), expected) == "");
+				CHECK(difference(cvm_sign_file(in, k, hash), expected) == "");
 			}
 		}
 	}
@@ -108,6 +135,10 @@ TEST_CASE("re-signing replaces the signature, never stacks it", "[sign]")
 	auto extra = cvm_sign(module, other, "sha256");
 	stacked.insert(stacked.end(), extra.begin() + long(module.size()), extra.end());
 	CHECK(difference(cvm_sign(stacked, k, "sha256"), cvm_sign(module, k, "sha256")) == "");
+	// The same from a file, where the payload is read past the trailers.
+	auto f = scratch_dir() / "stacked.ko";
+	write_bytes(f, stacked);
+	CHECK(difference(cvm_sign_file(f, k, "sha256"), cvm_sign(module, k, "sha256")) == "");
 }
 
 TEST_CASE("kmod's modinfo shows signer, sig_key and sig_hashalgo", "[sign][modinfo]")
@@ -204,4 +235,40 @@ TEST_CASE("write_file_atomic replaces the file and leaves no temporary behind", 
 	}
 	CHECK(n == 1);
 	CHECK_THROWS_WITH(write_file_atomic(dir / "nodir" / "x", {std::span<const uint8_t>(a)}), ContainsSubstring("cannot write"));
+}
+
+TEST_CASE("write_file_atomic has rename()'s semantics for links and directories", "[sign]")
+{
+	namespace fs = std::filesystem;
+	auto dir = scratch_dir() / "atomic-kinds";
+	fs::remove_all(dir);
+	fs::create_directories(dir);
+	std::vector<uint8_t> data{7, 8, 9};
+	auto count = [&] { return std::distance(fs::directory_iterator(dir), fs::directory_iterator()); };
+
+	// A second hard link keeps the old content; the name gets the new file.
+	write_bytes(dir / "m.ko", {1});
+	fs::create_hard_link(dir / "m.ko", dir / "other-link.ko");
+	write_file_atomic(dir / "m.ko", {std::span<const uint8_t>(data)}, 0644, false);
+	CHECK(read_bytes(dir / "m.ko") == data);
+	CHECK(read_bytes(dir / "other-link.ko") == std::vector<uint8_t>{1});
+	CHECK(fs::hard_link_count(dir / "m.ko") == 1);
+
+	// A symlink is replaced by the file; its target is left alone.
+	write_bytes(dir / "target.ko", {2});
+	fs::create_symlink("target.ko", dir / "link.ko");
+	write_file_atomic(dir / "link.ko", {std::span<const uint8_t>(data)}, 0644, false);
+	CHECK(!fs::is_symlink(dir / "link.ko"));
+	CHECK(read_bytes(dir / "link.ko") == data);
+	CHECK(read_bytes(dir / "target.ko") == std::vector<uint8_t>{2});
+
+	// A directory is refused and stays where it is; no temporary is left.
+	fs::create_directories(dir / "sub.ko");
+	write_bytes(dir / "sub.ko" / "inside", {3});
+	auto before = count();
+	CHECK_THROWS_WITH(write_file_atomic(dir / "sub.ko", {std::span<const uint8_t>(data)}, 0644, false),
+			  ContainsSubstring("renaming into place"));
+	CHECK(fs::is_directory(dir / "sub.ko"));
+	CHECK(read_bytes(dir / "sub.ko" / "inside") == std::vector<uint8_t>{3});
+	CHECK(count() == before);
 }
