@@ -11,6 +11,7 @@
 #   make test-kernels  build and run KUnit + QEMU tests against linux-source-7.x too
 #   make test-kpatch   the kpatch-build part of the end-to-end flow
 #   make test-loadable the loadable form of lpguard on a kernel built without it
+#   make bench         benchmarks: cvm-cli sign, lp-load's transition wait, lpguard's check
 
 SHELL := /bin/bash
 TOP := $(CURDIR)
@@ -152,6 +153,13 @@ test-kpatch: kernel-kpatch build $(TEST_SSH)/id_ed25519
 DEMO_KPATCH ?= auto
 demo: build $(KSRC)/Makefile $(TEST_SSH)/id_ed25519
 	DEMO_KPATCH=$(DEMO_KPATCH) $(PYTHON) $(TOP)/scripts/demo.py
+
+# Benchmarks: figures against their baselines, not pass/fail (docs/cvm-cli.md,
+# docs/lp-load.md, docs/lpguard.md under Performance).
+bench: build $(SIGN_FILE) test-artifacts
+	LPGUARD_SIGN_FILE=$(SIGN_FILE) $(TOP)/bench/sign-bench.py
+	$(TOP)/bench/lpload-bench.sh
+	$(PYTHON) $(TOP)/bench/lpguard-bench.py
 
 clean:
 	rm -rf $(CMAKE_BUILD) $(CMAKE_ASAN) $(TEST)
