@@ -84,10 +84,11 @@ namespace {
 
 // The CMS signature over everything `in` yields, made with the same calls
 // and flags as scripts/sign-file, so that the DER output is byte-identical
-// for deterministic (RSA PKCS#1 v1.5) keys. *read_failed (if given) is
-// consulted when CMS_final fails, to report an I/O error as such.
+// for deterministic (RSA PKCS#1 v1.5) keys. check_input (if set) runs
+// right after the input is consumed and throws if it could not all be
+// read: CMS_final takes a read error for the end of the data.
 std::vector<uint8_t> sign_bio(BIO *in, const SigningKey &key, const std::string &hash,
-			      const std::function<void()> &read_failed = {})
+			      const std::function<void()> &check_input = {})
 {
 	if (!sign_hash_supported(hash))
 		throw Error("cannot sign", "hash \"" + hash + "\" is not supported",
@@ -108,11 +109,11 @@ std::vector<uint8_t> sign_bio(BIO *in, const SigningKey &key, const std::string 
 			     static_cast<EVP_PKEY *>(key.pkey()), md,
 			     CMS_NOCERTS | CMS_BINARY | CMS_NOSMIMECAP | CMS_NOATTR))
 		throw fail("CMS_add1_signer");
-	if (CMS_final(cms.get(), in, nullptr, CMS_NOCERTS | CMS_BINARY) != 1) {
-		if (read_failed)
-			read_failed();
+	int final_ok = CMS_final(cms.get(), in, nullptr, CMS_NOCERTS | CMS_BINARY);
+	if (check_input)
+		check_input();
+	if (final_ok != 1)
 		throw fail("CMS_final");
-	}
 	ossl::Bio out(BIO_new(BIO_s_mem()));
 	if (!out || i2d_CMS_bio_stream(out.get(), cms.get(), nullptr, 0) != 1)
 		throw fail("i2d_CMS_bio_stream");
@@ -129,7 +130,7 @@ std::vector<uint8_t> sign_bio(BIO *in, const SigningKey &key, const std::string 
 struct FileWindow {
 	int fd;
 	uint64_t off, end;
-	int err; // errno of a failed read; EIO when the file shrank
+	int err; // errno of a failed read; off < end after an early end of file
 };
 
 int file_window_read(BIO *b, char *buf, int len)
@@ -143,7 +144,7 @@ int file_window_read(BIO *b, char *buf, int len)
 		n = pread(w->fd, buf, want, off_t(w->off));
 	while (n < 0 && errno == EINTR);
 	if (n <= 0) {
-		w->err = n < 0 ? errno : EIO;
+		w->err = n < 0 ? errno : 0;
 		return -1;
 	}
 	w->off += uint64_t(n);
@@ -210,8 +211,10 @@ std::size_t sign_module(const MappedFile &in, const SigningKey &key, const std::
 			std::vector<uint8_t> *appendix)
 {
 	// Trailer and ELF checks read a few pages of the mapping; the digest
-	// reads the payload from the file. A module changed meanwhile gets a
-	// signature that does not match it, which verification refuses.
+	// reads the payload from the file, and write_signed_module copies it
+	// from there again (as sign-file reads it twice). A module rewritten
+	// meanwhile can get a signature over other bytes than the output
+	// holds: verification refuses it.
 	auto payload = strip_signatures(in.bytes());
 	parse_module_view(payload);
 	FileWindow win{in.fd(), 0, payload.size(), 0};
@@ -224,9 +227,11 @@ std::size_t sign_module(const MappedFile &in, const SigningKey &key, const std::
 	BIO_set_init(src.get(), 1);
 	BIO *chain = BIO_push(buffered.get(), src.release()); // buffered now owns src
 	*appendix = with_trailer(sign_bio(chain, key, hash, [&] {
-		if (win.err)
-			throw Error("cannot read module", std::string(std::strerror(win.err)) + " while hashing it",
-				    "check that the file is not being rewritten and retry", exit_code::input);
+		if (win.err || win.off != win.end)
+			throw Error("cannot read module",
+				    win.err ? std::string(std::strerror(win.err)) + " while hashing it"
+					    : std::string("the file got shorter while it was hashed"),
+				    "check that nothing rewrites the file and retry", exit_code::input);
 	}));
 	return payload.size();
 }

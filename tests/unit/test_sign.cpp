@@ -217,6 +217,29 @@ TEST_CASE("signing refuses what it cannot sign", "[sign]")
 	CHECK_THROWS_WITH(SigningKey::load(notkey, k.crt), ContainsSubstring("not an unencrypted PEM private key"));
 }
 
+TEST_CASE("a module that shrinks while it is signed is refused, not signed short", "[sign]")
+{
+	const auto &k = test_keys("rsa");
+	auto key = SigningKey::load(k.key, k.crt);
+	// Size 3000 bytes into its last page: cutting 1000 bytes keeps the end
+	// of the mapping readable (zeros), so the checks pass and only the
+	// digest, which reads the file, sees the file end early.
+	auto real = padded_module(0).size();
+	auto module = padded_module((real / 4096 + 2) * 4096 + 3000 - real);
+	auto f = scratch_dir() / "shrinking.ko";
+	write_bytes(f, module);
+	MappedFile mf(f, "module", exit_code::input);
+	std::filesystem::resize_file(f, module.size() - 1000);
+	std::vector<uint8_t> appendix;
+	try {
+		sign_module(mf, key, "sha256", &appendix);
+		FAIL("signed a module that got shorter");
+	} catch (const Error &e) {
+		CHECK(e.exit_code() == exit_code::input);
+		CHECK_THAT(e.what(), ContainsSubstring("cannot read module: the file got shorter while it was hashed"));
+	}
+}
+
 TEST_CASE("write_file_atomic replaces the file and leaves no temporary behind", "[sign]")
 {
 	auto dir = scratch_dir() / "atomic";
