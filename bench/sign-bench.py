@@ -11,8 +11,8 @@ of the child) and the ratio cvm-cli / sign-file of each (target: <= 1.00).
     bench/sign-bench.py [--runs N] [--runs-50mb N] [--json FILE]
 
 Environment: CVM_CLI (default build/cmake/bin/cvm-cli), LPGUARD_SIGN_FILE
-(default build/tools/sign-file, else compiled from the unpacked
-linux-source's scripts/sign-file.c).
+(default build/tools/sign-file, built by the Makefile from the unpacked
+linux-source's scripts/sign-file.c when missing).
 """
 import argparse
 import json
@@ -34,17 +34,16 @@ def die(msg):
     sys.exit(f"sign-bench: {msg}")
 
 
-def sign_file(work):
-    sf = os.environ.get("LPGUARD_SIGN_FILE", os.path.join(TOP, "build/tools/sign-file"))
-    if os.access(sf, os.X_OK):
+def sign_file():
+    sf = os.environ.get("LPGUARD_SIGN_FILE")
+    if sf:
+        if not os.access(sf, os.X_OK):
+            die(f"LPGUARD_SIGN_FILE={sf} is not an executable")
         return sf
-    src = os.path.join(TOP, "build/src/linux-source-6.12/scripts")
-    if not os.path.exists(os.path.join(src, "sign-file.c")):
-        die("no scripts/sign-file: run make check once, or set LPGUARD_SIGN_FILE")
-    sf = os.path.join(work, "sign-file")
-    subprocess.run(["gcc", "-O2", "-Wno-deprecated-declarations", "-I", src, "-o", sf,
-                    os.path.join(src, "sign-file.c"), "-lcrypto"], check=True)
-    return sf
+    # The Makefile's rule compiles it from the unpacked linux-source.
+    subprocess.run(["make", "-C", TOP, "--no-print-directory", "-s", os.path.join(TOP, "build/tools/sign-file")],
+                   check=True)
+    return os.path.join(TOP, "build/tools/sign-file")
 
 
 def make_module(path, mb):
@@ -83,7 +82,7 @@ def main():
 
     work = tempfile.mkdtemp(prefix="sign-bench.")
     try:
-        sf = sign_file(work)
+        sf = sign_file()
         subprocess.run([cvm, "generate-livepatch-keys", "--out", f"{work}/keys", "--subject", "sign bench"],
                        stdout=subprocess.DEVNULL, check=True)
         key, crt = f"{work}/keys/livepatch.key", f"{work}/keys/livepatch.crt"

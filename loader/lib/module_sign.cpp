@@ -169,24 +169,19 @@ const BIO_METHOD *file_window_method()
 	return method;
 }
 
-} // namespace
-
-std::vector<uint8_t> make_pkcs7_signature(std::span<const uint8_t> payload, const SigningKey &key,
-					  const std::string &hash)
+Error out_of_memory()
 {
-	auto in = ossl::mem_bio(payload.data(), payload.size());
-	if (!in)
-		throw Error("cannot sign", "out of memory", "free memory and retry", exit_code::internal);
-	return sign_bio(in.get(), key, hash);
+	return Error("cannot sign", "out of memory", "free memory and retry", exit_code::internal);
 }
 
-std::size_t sign_module(const ModuleImage &image, const SigningKey &key, const std::string &hash,
-			std::vector<uint8_t> *appendix)
+// The bytes to sign: the module without its signatures (never stacked),
+// refused unless it is a kernel module.
+std::span<const uint8_t> unsigned_payload(std::span<const uint8_t> module)
 {
-	return sign_module(std::span<const uint8_t>(image.bytes), key, hash, appendix);
+	auto payload = strip_signatures(module);
+	parse_module_view(payload);
+	return payload;
 }
-
-namespace {
 
 std::vector<uint8_t> with_trailer(std::vector<uint8_t> sig)
 {
@@ -197,12 +192,19 @@ std::vector<uint8_t> with_trailer(std::vector<uint8_t> sig)
 
 } // namespace
 
-std::size_t sign_module(std::span<const uint8_t> module, const SigningKey &key, const std::string &hash,
+std::vector<uint8_t> make_pkcs7_signature(std::span<const uint8_t> payload, const SigningKey &key,
+					  const std::string &hash)
+{
+	auto in = ossl::mem_bio(payload.data(), payload.size());
+	if (!in)
+		throw out_of_memory();
+	return sign_bio(in.get(), key, hash);
+}
+
+std::size_t sign_module(const ModuleImage &image, const SigningKey &key, const std::string &hash,
 			std::vector<uint8_t> *appendix)
 {
-	auto payload = strip_signatures(module);
-	// Refuse to sign anything that is not a kernel module.
-	parse_module_view(payload);
+	auto payload = unsigned_payload(image.bytes);
 	*appendix = with_trailer(make_pkcs7_signature(payload, key, hash));
 	return payload.size();
 }
@@ -215,14 +217,13 @@ std::size_t sign_module(const MappedFile &in, const SigningKey &key, const std::
 	// from there again (as sign-file reads it twice). A module rewritten
 	// meanwhile can get a signature over other bytes than the output
 	// holds: verification refuses it.
-	auto payload = strip_signatures(in.bytes());
-	parse_module_view(payload);
+	auto payload = unsigned_payload(in.bytes());
 	FileWindow win{in.fd(), 0, payload.size(), 0};
 	const BIO_METHOD *method = file_window_method();
 	ossl::Bio src(method ? BIO_new(method) : nullptr);
 	ossl::Bio buffered(BIO_new(BIO_f_buffer()));
 	if (!src || !buffered || BIO_set_read_buffer_size(buffered.get(), 64 * 1024) != 1)
-		throw Error("cannot sign", "out of memory", "free memory and retry", exit_code::internal);
+		throw out_of_memory();
 	BIO_set_data(src.get(), &win);
 	BIO_set_init(src.get(), 1);
 	BIO *chain = BIO_push(buffered.get(), src.release()); // buffered now owns src

@@ -44,10 +44,6 @@ std::vector<uint8_t> make_pkcs7_signature(std::span<const uint8_t> payload, cons
 std::size_t sign_module(const ModuleImage &image, const SigningKey &key, const std::string &hash,
 			std::vector<uint8_t> *appendix);
 
-// Same, for a module held elsewhere.
-std::size_t sign_module(std::span<const uint8_t> module, const SigningKey &key, const std::string &hash,
-			std::vector<uint8_t> *appendix);
-
 // Same, for a module file: checked through its mapping, hashed by reading
 // the file (an I/O error throws exit_code::input).
 class MappedFile;
