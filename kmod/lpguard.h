@@ -99,7 +99,7 @@ void lpguard_notifier_exit(void);
 bool lpguard_livepatch_checked(struct module *mod, struct klp_patch *patch);
 void lpguard_active_show(struct seq_file *m);
 
-/* replace.c: the replace-only rule at klp_enable_patch */
+/* klp_enable.c: the replace-only rule at klp_enable_patch */
 int lpguard_replace_init(void);
 void lpguard_replace_exit(void);
 

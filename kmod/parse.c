@@ -114,6 +114,35 @@ static void read_shdr(const void *data, const struct elf64_hdr *eh, unsigned int
 	memcpy(sh, data + eh->e_shoff + (size_t)i * sizeof(*sh), sizeof(*sh));
 }
 
+/*
+ * The one SHT_SYMTAB and its string table, as the kernel's
+ * elf_validity_check() takes them; anything else leaves them unset.
+ */
+static void find_symtab(const void *data, size_t plen,
+			const struct elf64_hdr *eh, struct lpguard_image *img)
+{
+	struct elf64_shdr sh, sym = { }, str;
+	unsigned int i, n = 0;
+
+	for (i = 1; i < eh->e_shnum; i++) {
+		read_shdr(data, eh, i, &sh);
+		if (sh.sh_type == SHT_SYMTAB) {
+			sym = sh;
+			n++;
+		}
+	}
+	if (n != 1 || sym.sh_link >= eh->e_shnum ||
+	    !range_ok(sym.sh_offset, sym.sh_size, plen))
+		return;
+	read_shdr(data, eh, sym.sh_link, &str);
+	if (str.sh_type != SHT_STRTAB || !str.sh_size ||
+	    !range_ok(str.sh_offset, str.sh_size, plen))
+		return;
+	img->nsyms = sym.sh_size / sizeof(struct elf64_sym);
+	img->strtab = data + str.sh_offset;
+	img->strtab_len = str.sh_size;
+}
+
 int lpguard_parse_image(const void *data, size_t len,
 			struct lpguard_image *img, const char **reason)
 {
@@ -200,6 +229,7 @@ int lpguard_parse_image(const void *data, size_t len,
 		*reason = ".modinfo section is out of bounds";
 		return -EBADMSG;
 	}
+	find_symtab(data, plen, &eh, img);
 	return lpguard_parse_modinfo(data + info.sh_offset, info.sh_size,
 				     img, reason);
 }
@@ -294,6 +324,7 @@ int lpguard_parse_signers(const u8 *sig, size_t len,
 	int n = 0;
 	u8 tag;
 
+	*carries_certs = false;
 	*reason = "module signature is not a DER PKCS#7 SignedData message";
 	if (der_expect(&p, end, DER_SEQ, &v, &vl) || p != end)
 		return -EBADMSG;
@@ -315,8 +346,12 @@ int lpguard_parse_signers(const u8 *sig, size_t len,
 	    der_expect(&p, sd_end, DER_SEQ, &v, &vl) ||
 	    der_next(&p, sd_end, &tag, &v, &vl))
 		return -EBADMSG;
-	if (tag == DER_CTX0 && der_next(&p, sd_end, &tag, &v, &vl))
-		return -EBADMSG;
+	if (tag == DER_CTX0) {
+		/* certificates [0] IMPLICIT SET OF CertificateChoices */
+		*carries_certs = vl > 0;
+		if (der_next(&p, sd_end, &tag, &v, &vl))
+			return -EBADMSG;
+	}
 	if (tag == DER_CTX1 && der_next(&p, sd_end, &tag, &v, &vl))
 		return -EBADMSG;
 	if (tag != DER_SET || p != sd_end)

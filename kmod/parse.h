@@ -19,6 +19,16 @@ struct lpguard_image {
 	size_t sig_len;
 	bool livepatch;		/* .modinfo carries a livepatch= tag */
 	char name[LPGUARD_NAME_LEN];	/* .modinfo name=, or "" */
+	/*
+	 * The symbol table as the kernel will take it (exactly one
+	 * SHT_SYMTAB, its sh_link string table): entries and the string
+	 * table's bytes. nsyms == 0 and strtab == NULL when the image has
+	 * none or several, or they are out of bounds (the kernel refuses
+	 * such images; the COMING cross-check then finds a mismatch).
+	 */
+	size_t nsyms;
+	const u8 *strtab;
+	size_t strtab_len;
 };
 
 /*
@@ -55,10 +65,12 @@ struct lpguard_signer {
 
 /*
  * Extract the signer identifiers from a DER PKCS#7/CMS SignedData blob.
- * Returns the number of signers found (>= 1) or -EBADMSG.
+ * *@carries_certs tells whether its certificates field holds any
+ * certificate (through which the kernel may chain the signer to a
+ * trusted key). Returns the number of signers found (>= 1) or -EBADMSG.
  */
 int lpguard_parse_signers(const u8 *sig, size_t len,
 			  struct lpguard_signer *signers, int max,
-			  const char **reason);
+			  bool *carries_certs, const char **reason);
 
 #endif /* _SECURITY_LPGUARD_PARSE_H */

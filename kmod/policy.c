@@ -248,6 +248,7 @@ int lpguard_decide(const void *data, size_t len,
 {
 	struct lpguard_signer signers[LPGUARD_MAX_SIGNERS];
 	const char *why = NULL;
+	bool certs;
 	int i, n, ret;
 
 	*signer = NULL;
@@ -261,7 +262,7 @@ int lpguard_decide(const void *data, size_t len,
 
 	if (img->sig) {
 		n = lpguard_parse_signers(img->sig, img->sig_len, signers,
-					  ARRAY_SIZE(signers), &why);
+					  ARRAY_SIZE(signers), &certs, &why);
 		if (n < 0) {
 			snprintf(reason, LPGUARD_REASON_LEN,
 				 "%s: re-sign the module", why);

@@ -13,4 +13,4 @@ grep -q 'security/lpguard/Kconfig' "$ksrc/security/Kconfig" || { echo "graft-lpg
 grep -q 'CONFIG_SECURITY_LPGUARD)' "$ksrc/security/Makefile" ||
 	printf 'obj-$(CONFIG_SECURITY_LPGUARD)\t\t+= lpguard/\n' >> "$ksrc/security/Makefile"
 # Count lpguard in MAX_LSM_COUNT (6.12+), or security_add_hooks() panics.
-"$kmod/graft-lsm-count.sh" "$ksrc"
+"$(dirname "$0")/graft-lsm-count.sh" "$ksrc"

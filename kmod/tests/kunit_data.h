@@ -3,6 +3,9 @@
 #ifndef _SECURITY_LPGUARD_KUNIT_DATA_H
 #define _SECURITY_LPGUARD_KUNIT_DATA_H
 
+#include <kunit/test.h>
+#include <linux/slab.h>
+#include <linux/string.h>
 #include <linux/types.h>
 
 extern const u8 lpguard_kunit_cert_a[];
@@ -25,5 +28,18 @@ extern const u8 lpguard_kunit_plain_a[];	/* ordinary module, signed by A */
 extern const size_t lpguard_kunit_plain_a_len;
 extern const u8 lpguard_kunit_plain_b[];	/* ordinary module, signed by B */
 extern const size_t lpguard_kunit_plain_b_len;
+/* ordinary module, signed by a certificate issued by A, which it carries */
+extern const u8 lpguard_kunit_plain_chain[];
+extern const size_t lpguard_kunit_plain_chain_len;
+
+/* A writable copy of a blob, freed with the test. */
+static inline u8 *dup_blob(struct kunit *test, const u8 *p, size_t len)
+{
+	u8 *c = kunit_kmalloc(test, len, GFP_KERNEL);
+
+	KUNIT_ASSERT_NOT_NULL(test, c);
+	memcpy(c, p, len);
+	return c;
+}
 
 #endif /* _SECURITY_LPGUARD_KUNIT_DATA_H */

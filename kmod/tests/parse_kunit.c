@@ -1,31 +1,20 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * KUnit tests for lpguard's parsers and policy. Signed images and test
- * certificates come from gen-kunit-data.sh (keys made at build time).
+ * KUnit suite lpguard_parse: the module image, .modinfo, signature
+ * trailer and PKCS#7 signer parsers (parse.c) on valid and malformed
+ * images. Signed images come from gen-kunit-data.sh.
  */
 #include <kunit/test.h>
 #include <linux/elf.h>
 #include <linux/err.h>
-#include <linux/key.h>
 #include <linux/slab.h>
 #include <linux/string.h>
 
 #include "kunit_data.h"
-#include "lpguard.h"
-
+#include "../lpguard.h"
 #define MARKER "~Module signature appended~\n"
 #define MARKER_LEN (sizeof(MARKER) - 1)
 #define MS_LEN 12	/* struct module_signature */
-
-/* A writable copy of a blob, freed with the test. */
-static u8 *dup_blob(struct kunit *test, const u8 *p, size_t len)
-{
-	u8 *c = kunit_kmalloc(test, len, GFP_KERNEL);
-
-	KUNIT_ASSERT_NOT_NULL(test, c);
-	memcpy(c, p, len);
-	return c;
-}
 
 /*
  * Build an ELF64 relocatable with a section name table and @nmodinfo
@@ -340,14 +329,16 @@ static void parse_signers(struct kunit *test)
 	struct lpguard_signer s[LPGUARD_MAX_SIGNERS];
 	struct lpguard_image img;
 	const char *why = NULL;
+	bool certs = true;
 	u8 *c;
 
 	KUNIT_ASSERT_EQ(test, lpguard_parse_image(lpguard_kunit_lp_a,
 						  lpguard_kunit_lp_a_len,
 						  &img, &why), 0);
 	KUNIT_ASSERT_EQ(test, lpguard_parse_signers(img.sig, img.sig_len, s,
-						    ARRAY_SIZE(s), &why), 1);
+						    ARRAY_SIZE(s), &certs, &why), 1);
 	KUNIT_EXPECT_FALSE(test, s[0].by_skid);
+	KUNIT_EXPECT_FALSE(test, certs);	/* sign-file's -nocerts form */
 	KUNIT_EXPECT_GT(test, s[0].issuer_len, 0);
 	KUNIT_EXPECT_GT(test, s[0].serial_len, 0);
 
@@ -355,179 +346,80 @@ static void parse_signers(struct kunit *test)
 						  lpguard_kunit_lp_a_skid_len,
 						  &img, &why), 0);
 	KUNIT_ASSERT_EQ(test, lpguard_parse_signers(img.sig, img.sig_len, s,
-						    ARRAY_SIZE(s), &why), 1);
+						    ARRAY_SIZE(s), &certs, &why), 1);
 	KUNIT_EXPECT_TRUE(test, s[0].by_skid);
 	KUNIT_EXPECT_EQ(test, s[0].skid_len, 20);
 
 	/* Truncated and corrupted messages. */
 	KUNIT_EXPECT_EQ(test, lpguard_parse_signers(img.sig, img.sig_len - 1, s,
-						    ARRAY_SIZE(s), &why), -EBADMSG);
+						    ARRAY_SIZE(s), &certs, &why), -EBADMSG);
 	c = dup_blob(test, img.sig, img.sig_len);
 	c[6] ^= 0x01;	/* first byte of the signedData OID */
 	KUNIT_EXPECT_EQ(test, lpguard_parse_signers(c, img.sig_len, s,
-						    ARRAY_SIZE(s), &why), -EBADMSG);
+						    ARRAY_SIZE(s), &certs, &why), -EBADMSG);
 	c = dup_blob(test, img.sig, img.sig_len);
 	c[1] = 0x80;	/* indefinite length */
 	KUNIT_EXPECT_EQ(test, lpguard_parse_signers(c, img.sig_len, s,
-						    ARRAY_SIZE(s), &why), -EBADMSG);
+						    ARRAY_SIZE(s), &certs, &why), -EBADMSG);
 }
 
-/* Policy against a keyring holding test certificate A only. */
-struct policy_ctx {
-	struct lpguard_trust trust;
-};
-
-static int policy_init(struct kunit *test)
+/* A signature that carries its signer's certificate (openssl cms default). */
+static void parse_signers_with_certs(struct kunit *test)
 {
-	struct policy_ctx *ctx = kunit_kzalloc(test, sizeof(*ctx), GFP_KERNEL);
-	const u8 *cert = lpguard_kunit_cert_a;
-
-	KUNIT_ASSERT_NOT_NULL(test, ctx);
-	ctx->trust.keyring = lpguard_keyring_alloc("lpguard-kunit");
-	KUNIT_ASSERT_FALSE(test, IS_ERR(ctx->trust.keyring));
-	KUNIT_ASSERT_EQ(test, lpguard_trust_add_certs(&ctx->trust, cert,
-						      cert + lpguard_kunit_cert_a_len),
-			0);
-	KUNIT_ASSERT_EQ(test, ctx->trust.nkeys, 1);
-	test->priv = ctx;
-	return 0;
-}
-
-static void policy_exit(struct kunit *test)
-{
-	struct policy_ctx *ctx = test->priv;
-	unsigned int i;
-
-	for (i = 0; i < ctx->trust.nkeys; i++)
-		key_put(ctx->trust.keys[i]);
-	key_put(ctx->trust.keyring);
-}
-
-static int decide(struct kunit *test, const u8 *p, size_t len,
-		  struct key **signer)
-{
-	struct policy_ctx *ctx = test->priv;
-	char reason[LPGUARD_REASON_LEN];
+	struct lpguard_signer s[LPGUARD_MAX_SIGNERS];
 	struct lpguard_image img;
+	const char *why = NULL;
+	bool certs = false;
 
-	return lpguard_decide(p, len, &ctx->trust, &img, signer, reason);
+	KUNIT_ASSERT_EQ(test, lpguard_parse_image(lpguard_kunit_plain_chain,
+						  lpguard_kunit_plain_chain_len,
+						  &img, &why), 0);
+	KUNIT_ASSERT_EQ(test, lpguard_parse_signers(img.sig, img.sig_len, s,
+						    ARRAY_SIZE(s), &certs, &why), 1);
+	KUNIT_EXPECT_TRUE(test, certs);
 }
 
-static void policy_livepatch_right_key(struct kunit *test)
+/* The symbol table the COMING cross-check compares with the kernel's. */
+static void parse_symtab(struct kunit *test)
 {
-	struct policy_ctx *ctx = test->priv;
-	struct key *signer;
-	int ret;
-
-	ret = decide(test, lpguard_kunit_lp_a, lpguard_kunit_lp_a_len,
-		     &signer);
-	KUNIT_EXPECT_EQ(test, ret, 0);
-	KUNIT_EXPECT_PTR_EQ(test, signer, ctx->trust.keys[0]);
-	ret = decide(test, lpguard_kunit_lp_a_skid, lpguard_kunit_lp_a_skid_len,
-		     &signer);
-	KUNIT_EXPECT_EQ(test, ret, 0);
-	KUNIT_EXPECT_PTR_EQ(test, signer, ctx->trust.keys[0]);
-}
-
-static void policy_livepatch_wrong_key(struct kunit *test)
-{
-	struct key *signer;
-	int ret;
-
-	ret = decide(test, lpguard_kunit_lp_b, lpguard_kunit_lp_b_len,
-		     &signer);
-	KUNIT_EXPECT_EQ(test, ret, -EKEYREJECTED);
-	KUNIT_EXPECT_NULL(test, signer);
-}
-
-/*
- * An ECDSA P-384 livepatch key (cvm-cli generate-livepatch-keys --type
- * ecdsa-p384): the kernel must have ECDSA (kconfig/lpguard.config), or
- * verification fails with -ENOPKG and every such patch is refused.
- */
-static void policy_livepatch_ecdsa_key(struct kunit *test)
-{
-	struct policy_ctx *ctx = test->priv;
-	const u8 *cert = lpguard_kunit_cert_e;
-	struct key *signer;
-	int ret;
-
-	ret = decide(test, lpguard_kunit_lp_e, lpguard_kunit_lp_e_len, &signer);
-	KUNIT_EXPECT_EQ(test, ret, -EKEYREJECTED);
-	KUNIT_ASSERT_EQ(test, lpguard_trust_add_certs(&ctx->trust, cert,
-						      cert + lpguard_kunit_cert_e_len),
-			0);
-	KUNIT_ASSERT_EQ(test, ctx->trust.nkeys, 2);
-	ret = decide(test, lpguard_kunit_lp_e, lpguard_kunit_lp_e_len, &signer);
-	KUNIT_EXPECT_EQ(test, ret, 0);
-	KUNIT_EXPECT_PTR_EQ(test, signer, ctx->trust.keys[1]);
-}
-
-static void policy_livepatch_unsigned(struct kunit *test)
-{
-	struct key *signer;
-	int ret;
-
-	ret = decide(test, lpguard_kunit_lp_unsigned, lpguard_kunit_lp_unsigned_len,
-		     &signer);
-	KUNIT_EXPECT_EQ(test, ret, -EKEYREJECTED);
-}
-
-static void policy_livepatch_tampered(struct kunit *test)
-{
+	const u8 *p = lpguard_kunit_lp_a;
 	size_t len = lpguard_kunit_lp_a_len;
-	u8 *c = dup_blob(test, lpguard_kunit_lp_a, len);
-	struct key *signer;
-
-	c[EI_PAD] ^= 0x01;	/* signed, but ignored by the parser */
-	KUNIT_EXPECT_EQ(test, decide(test, c, len, &signer), -EKEYREJECTED);
-}
-
-static void policy_ordinary_modules(struct kunit *test)
-{
-	struct key *signer;
-	int ret;
-
-	/* Livepatch keys sign livepatches only. */
-	ret = decide(test, lpguard_kunit_plain_a, lpguard_kunit_plain_a_len,
-		     &signer);
-	KUNIT_EXPECT_EQ(test, ret, -EPERM);
-	KUNIT_EXPECT_NOT_NULL(test, signer);
-	/* Other keys are the kernel's business. */
-	ret = decide(test, lpguard_kunit_plain_b, lpguard_kunit_plain_b_len,
-		     &signer);
-	KUNIT_EXPECT_EQ(test, ret, 0);
-	KUNIT_EXPECT_NULL(test, signer);
-}
-
-static void policy_empty_keyring(struct kunit *test)
-{
-	struct lpguard_trust empty = { };
-	char reason[LPGUARD_REASON_LEN];
 	struct lpguard_image img;
-	struct key *signer;
+	const char *why = NULL;
+	struct elf64_shdr *sh;
+	struct elf64_hdr *eh;
+	unsigned int i;
+	u8 *elf, *c;
 
-	empty.keyring = ((struct policy_ctx *)test->priv)->trust.keyring;
-	KUNIT_EXPECT_EQ(test, lpguard_decide(lpguard_kunit_lp_a,
-					     lpguard_kunit_lp_a_len,
-					     &empty, &img, &signer, reason),
-			-EKEYREJECTED);
-	KUNIT_EXPECT_STREQ(test, reason,
-			   "the .livepatch keyring is empty: rebuild the kernel with LPGUARD_CERTS");
-}
+	KUNIT_ASSERT_EQ(test, lpguard_parse_image(p, len, &img, &why), 0);
+	KUNIT_EXPECT_GT(test, img.nsyms, 1);
+	KUNIT_ASSERT_NOT_NULL(test, img.strtab);
+	KUNIT_EXPECT_TRUE(test, img.strtab >= p &&
+			  img.strtab + img.strtab_len <= p + img.payload_len);
+	KUNIT_EXPECT_EQ(test, img.strtab[0], 0);
+	KUNIT_EXPECT_EQ(test, img.strtab[img.strtab_len - 1], 0);
 
-static void policy_keyring_sealed(struct kunit *test)
-{
-	struct policy_ctx *ctx = test->priv;
-	key_ref_t kref;
+	/* No SHT_SYMTAB at all: nothing recorded, not an error here. */
+	elf = build_elf(test, 1, lp_info, sizeof(lp_info), &len);
+	KUNIT_ASSERT_EQ(test, lpguard_parse_image(elf, len, &img, &why), 0);
+	KUNIT_EXPECT_EQ(test, img.nsyms, 0);
+	KUNIT_EXPECT_NULL(test, img.strtab);
 
-	/* Without KEY_ALLOC_BYPASS_RESTRICTION, nothing gets in. */
-	kref = key_create_or_update(make_key_ref(ctx->trust.keyring, 1),
-				    "asymmetric", NULL, lpguard_kunit_cert_a,
-				    lpguard_kunit_cert_a_len,
-				    KEY_POS_ALL, KEY_ALLOC_NOT_IN_QUOTA);
-	KUNIT_EXPECT_TRUE(test, IS_ERR(kref));
-	KUNIT_EXPECT_EQ(test, PTR_ERR(kref), -EPERM);
+	/* Two symbol tables: the kernel refuses those, nothing recorded. */
+	len = lpguard_kunit_lp_a_len;
+	c = dup_blob(test, p, len);
+	eh = (struct elf64_hdr *)c;
+	sh = (struct elf64_shdr *)(c + eh->e_shoff);
+	for (i = 1; i < eh->e_shnum; i++) {
+		if (sh[i].sh_type == SHT_PROGBITS && !(sh[i].sh_flags & SHF_ALLOC)) {
+			sh[i].sh_type = SHT_SYMTAB;
+			break;
+		}
+	}
+	KUNIT_ASSERT_LT(test, i, eh->e_shnum);
+	KUNIT_ASSERT_EQ(test, lpguard_parse_image(c, len, &img, &why), 0);
+	KUNIT_EXPECT_EQ(test, img.nsyms, 0);
+	KUNIT_EXPECT_NULL(test, img.strtab);
 }
 
 static struct kunit_case lpguard_parse_cases[] = {
@@ -543,6 +435,8 @@ static struct kunit_case lpguard_parse_cases[] = {
 	KUNIT_CASE(parse_reserved_fields),
 	KUNIT_CASE(parse_livepatch_variants),
 	KUNIT_CASE(parse_signers),
+	KUNIT_CASE(parse_signers_with_certs),
+	KUNIT_CASE(parse_symtab),
 	{}
 };
 
@@ -551,23 +445,4 @@ static struct kunit_suite lpguard_parse_suite = {
 	.test_cases = lpguard_parse_cases,
 };
 
-static struct kunit_case lpguard_policy_cases[] = {
-	KUNIT_CASE(policy_livepatch_right_key),
-	KUNIT_CASE(policy_livepatch_wrong_key),
-	KUNIT_CASE(policy_livepatch_ecdsa_key),
-	KUNIT_CASE(policy_livepatch_unsigned),
-	KUNIT_CASE(policy_livepatch_tampered),
-	KUNIT_CASE(policy_ordinary_modules),
-	KUNIT_CASE(policy_empty_keyring),
-	KUNIT_CASE(policy_keyring_sealed),
-	{}
-};
-
-static struct kunit_suite lpguard_policy_suite = {
-	.name = "lpguard_policy",
-	.init = policy_init,
-	.exit = policy_exit,
-	.test_cases = lpguard_policy_cases,
-};
-
-kunit_test_suites(&lpguard_parse_suite, &lpguard_policy_suite);
+kunit_test_suite(lpguard_parse_suite);

@@ -1,10 +1,13 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
 # gen-kunit-data.sh OUTDIR CC
-# Test material for lpguard's KUnit suite: three throwaway signing keys (A
-# and B: RSA; E: ECDSA P-384, as cvm-cli --type ecdsa-p384 makes) and small module-like ELF objects signed the way sign-file signs
-# modules (detached CMS, no certificates, no signed attributes, followed
-# by struct module_signature and the "~Module signature appended~" marker).
+# Test material for lpguard's KUnit suites: three throwaway signing keys
+# (A and B: RSA; E: ECDSA P-384, as cvm-cli --type ecdsa-p384 makes), a
+# certificate issued by A, and small module-like ELF objects signed the
+# way sign-file signs modules (detached CMS, no certificates, no signed
+# attributes, followed by struct module_signature and the
+# "~Module signature appended~" marker); plain_chain.ko carries the
+# issued certificate instead.
 set -eu
 out=$1 cc=$2
 mkdir -p "$out"
@@ -34,6 +37,13 @@ openssl req -new -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-384 -nodes -sha38
 	-keyout key_e.pem -out cert_e.pem 2>/dev/null
 openssl x509 -in cert_e.pem -outform DER -out cert_e.der
 
+# A certificate issued by key A (not self-signed): a signature that
+# carries it chains to A through the certificate.
+openssl req -new -newkey rsa:2048 -nodes -subj "/CN=lpguard kunit leaf of a" \
+	-keyout key_leaf.pem -out leaf.csr 2>/dev/null
+openssl x509 -req -in leaf.csr -CA cert_a.pem -CAkey key_a.pem -set_serial 7 \
+	-days 36500 -sha256 -extfile x509.cnf -extensions ext -out cert_leaf.pem 2>/dev/null
+
 # Module-like objects: an ELF relocatable with a .modinfo section.
 modinfo() {
 	name=$1; shift
@@ -48,10 +58,12 @@ modinfo() {
 modinfo lp "license=GPL" "livepatch=Y" "name=kunit_lp"
 modinfo plain "license=GPL" "name=kunit_plain"
 
-# sign IN KEY OUT [extra cms options]
+# sign IN KEY OUT [extra cms options]; $certs: -nocerts (sign-file's form)
+# or empty (the signer's certificate goes into the message)
+certs=-nocerts
 sign() {
 	in=$1 key=$2 dst=$3; shift 3
-	openssl cms -sign -binary -noattr -nocerts -nosmimecap -md sha256 \
+	openssl cms -sign -binary -noattr $certs -nosmimecap -md sha256 \
 		-outform DER -in "$in" -signer cert_$key.pem -inkey key_$key.pem \
 		-out "$dst.p7s" "$@"
 	len=$(wc -c < "$dst.p7s")
@@ -71,5 +83,8 @@ sign lp.o a lp_a_skid.ko -keyid
 sign lp.o e lp_e.ko
 sign plain.o a plain_a.ko
 sign plain.o b plain_b.ko
+certs=
+sign plain.o leaf plain_chain.ko
+certs=-nocerts
 cp lp.o lp_unsigned.ko
 touch stamp
