@@ -171,6 +171,7 @@ static void policy_keyring_sealed(struct kunit *test)
 	KUNIT_EXPECT_TRUE(test, IS_ERR(kref));
 	KUNIT_EXPECT_EQ(test, PTR_ERR(kref), -EPERM);
 }
+
 static struct kunit_case lpguard_policy_cases[] = {
 	KUNIT_CASE(policy_livepatch_right_key),
 	KUNIT_CASE(policy_livepatch_wrong_key),
