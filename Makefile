@@ -11,6 +11,7 @@
 #   make test-kernels  build and run KUnit + QEMU tests against linux-source-7.x too
 #   make test-kpatch   the kpatch-build part of the end-to-end flow
 #   make test-loadable the loadable form of lpguard on a kernel built without it
+#   make test-kasan    lpguard on a KASAN build of the test kernel
 #   make bench         benchmarks: cvm-cli sign, lp-load's transition wait, lpguard's check
 
 SHELL := /bin/bash
@@ -38,7 +39,7 @@ TEST_KEYS_ECDSA := $(TEST)/keys-ecdsa
 TEST_SSH := $(TEST)/ssh
 
 .PHONY: all deps build check check-asan test test-config test-fuzz test-qemu test-artifacts kernel kernel-mod \
-	payload initramfs test-keys demo test-kernels test-kpatch kernel-kpatch test-loadable payload-mod image-kernel module bench clean distclean
+	payload initramfs test-keys demo test-kernels test-kpatch kernel-kpatch test-loadable payload-mod kernel-kasan test-kasan image-kernel module bench clean distclean
 
 all: build
 
@@ -95,7 +96,7 @@ kernel: $(KSRC)/Makefile test-keys
 		LPGUARD_CERTS=$(TEST_KEYS)/livepatch.der,$(TEST_KEYS_ECDSA)/livepatch.der $(TOP)/scripts/build-kernel.sh
 
 kernel-mod: $(KSRC)/Makefile test-keys
-	KSRC=$(KSRC) KOUT=$(KOUT_MOD) FRAGMENTS="$(FRAGMENTS)" LPGUARD_BUILTIN=n \
+	KSRC=$(KSRC) KOUT=$(KOUT_MOD) FRAGMENTS="$(FRAGMENTS) $(TOP)/kconfig/qemu-loadable.config" LPGUARD_BUILTIN=n \
 		LPGUARD_CERTS=$(TEST_KEYS)/livepatch.der $(TOP)/scripts/build-kernel.sh
 
 $(TEST_SSH)/id_ed25519:
@@ -113,7 +114,8 @@ test-artifacts: initramfs
 
 test-qemu: test-artifacts
 	cd $(TOP)/tests/qemu && LPGUARD_TEST_KVER=$(KVER) $(PYTHON) -m pytest -v -p no:cacheprovider \
-		--ignore=test_lpguard_loadable.py --junitxml=$(TEST)/qemu-results-$(KVER).xml .
+		--ignore=test_lpguard_loadable.py --ignore=test_lpguard_kasan.py \
+		--junitxml=$(TEST)/qemu-results-$(KVER).xml .
 
 # The loadable form on a kernel built without lpguard (a second kernel build,
 # about 5 minutes more on 2 cores).
@@ -124,6 +126,19 @@ test-loadable: payload-mod build $(TEST_SSH)/id_ed25519
 	$(TOP)/scripts/mkinitramfs.sh $(TEST)/$(KVER)-mod/initramfs.cpio.gz $(TEST_SSH) $(TEST)/$(KVER)-mod/payload
 	cd $(TOP)/tests/qemu && LPGUARD_TEST_KVER=$(KVER) $(PYTHON) -m pytest -v -p no:cacheprovider \
 		--junitxml=$(TEST)/qemu-loadable-results-$(KVER).xml test_lpguard_loadable.py
+
+# The image kernel with KASAN (kconfig/kasan.config), built only for this
+# suite: lpguard never reads a klp_patch its module freed.
+KOUT_KASAN ?= $(BUILD)/kernel-$(KVER)-kasan
+kernel-kasan: $(KSRC)/Makefile test-keys
+	KSRC=$(KSRC) KOUT=$(KOUT_KASAN) FRAGMENTS="$(FRAGMENTS) $(TOP)/kconfig/kasan.config" LPGUARD_BUILTIN=y \
+		LPGUARD_CERTS=$(TEST_KEYS)/livepatch.der,$(TEST_KEYS_ECDSA)/livepatch.der $(TOP)/scripts/build-kernel.sh
+
+test-kasan: kernel-kasan build $(TEST_SSH)/id_ed25519
+	$(TOP)/scripts/mkpayload.sh $(KOUT_KASAN) $(TEST)/$(KVER)-kasan/payload $(TEST_KEYS) $(TEST_KEYS_OTHER)
+	$(TOP)/scripts/mkinitramfs.sh $(TEST)/$(KVER)-kasan/initramfs.cpio.gz $(TEST_SSH) $(TEST)/$(KVER)-kasan/payload
+	cd $(TOP)/tests/qemu && LPGUARD_TEST_KVER=$(KVER) $(PYTHON) -m pytest -v -p no:cacheprovider \
+		--junitxml=$(TEST)/qemu-kasan-results-$(KVER).xml test_lpguard_kasan.py
 
 test-config: $(KSRC)/Makefile
 	$(TOP)/tests/config/test-check-config.sh --kernel $(KSRC)

@@ -15,7 +15,6 @@
 #include <linux/cred.h>
 #include <linux/err.h>
 #include <linux/key.h>
-#include <linux/seq_file.h>
 #include <linux/slab.h>
 #include <linux/string.h>
 #include <linux/verification.h>
@@ -168,26 +167,4 @@ struct key *lpguard_match_signer(const struct lpguard_trust *t,
 		}
 	}
 	return NULL;
-}
-
-void lpguard_keyring_show(struct seq_file *m)
-{
-	const struct asymmetric_key_ids *ids;
-	const struct asymmetric_key_id *skid;
-	unsigned int i;
-
-	seq_printf(m, "keyring: .livepatch %s\n",
-		   lp_keyring ? "sealed" : "missing");
-	seq_printf(m, "keys: %u\n", lp_trust.nkeys);
-	for (i = 0; i < lp_trust.nkeys; i++) {
-		ids = asymmetric_key_ids(lp_trust.keys[i]);
-		skid = ids ? ids->id[1] : NULL;
-		seq_printf(m, "key: serial=%08x subject=\"%s\" keyid=",
-			   key_serial(lp_trust.keys[i]),
-			   lp_trust.keys[i]->description);
-		if (skid)
-			seq_printf(m, "%*phN\n", skid->len, skid->data);
-		else
-			seq_puts(m, "-\n");
-	}
 }

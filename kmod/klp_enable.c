@@ -20,32 +20,45 @@
 #include "fhook.h"
 #include "lpguard.h"
 
-static const char * const enable_reasons[] = {
-	"klp_enable_patch() called without a patch module",
-	"livepatch module was not checked by lpguard when it loaded: boot with lpguard in lsm= (built in) or load lpguard.ko before any livepatch",
-	"klp_patch.replace is false: only cumulative replace livepatches may be enabled; build it with .replace = true",
-	"klp_enable_patch() re-entered from ftrace: refused",
+enum enable_reason {
+	ENABLE_NO_MODULE,
+	ENABLE_NOT_CHECKED,
+	ENABLE_NOT_REPLACE,
+	ENABLE_REENTERED,
+	ENABLE_OK,
 };
 
-static const char *enable_problem(struct klp_patch *patch)
+static const char * const enable_reasons[] = {
+	[ENABLE_NO_MODULE] =
+		"klp_enable_patch() called without a patch module",
+	[ENABLE_NOT_CHECKED] =
+		"livepatch module was not checked by lpguard when it loaded: boot with lpguard in lsm= (built in) or load lpguard.ko before any livepatch",
+	[ENABLE_NOT_REPLACE] =
+		"klp_patch.replace is false: only cumulative replace livepatches may be enabled; build it with .replace = true",
+	[ENABLE_REENTERED] =
+		"klp_enable_patch() re-entered from ftrace: refused",
+	[ENABLE_OK] = "replace livepatch",
+};
+
+static enum enable_reason enable_problem(struct klp_patch *patch)
 {
 	if (!patch || !patch->mod)
-		return enable_reasons[0];
-	if (!lpguard_livepatch_checked(patch->mod, patch))
-		return enable_reasons[1];
+		return ENABLE_NO_MODULE;
+	if (!lpguard_livepatch_allowed(patch->mod))
+		return ENABLE_NOT_CHECKED;
 	if (!patch->replace)
-		return enable_reasons[2];
-	return NULL;
+		return ENABLE_NOT_REPLACE;
+	return ENABLE_OK;
 }
 
-static void report_enable(struct klp_patch *patch, const char *why)
+static void report_enable(struct klp_patch *patch, enum enable_reason why)
 {
 	struct lpguard_decision d = {
 		.what = LPG_ENABLE,
-		.allowed = !why,
+		.allowed = why == ENABLE_OK,
 		.name = patch && patch->mod ? patch->mod->name : "?",
 		.signer = "-",
-		.reason = why ? why : "replace livepatch",
+		.reason = enable_reasons[why],
 	};
 
 	lpguard_report(&d);
@@ -54,9 +67,9 @@ static void report_enable(struct klp_patch *patch, const char *why)
 /* Runs instead of klp_enable_patch() for a refused patch. */
 static int lpguard_klp_refuse(struct klp_patch *patch)
 {
-	const char *why = enable_problem(patch);
+	enum enable_reason why = enable_problem(patch);
 
-	report_enable(patch, why ? why : enable_reasons[3]);
+	report_enable(patch, why == ENABLE_OK ? ENABLE_REENTERED : why);
 	return -EPERM;
 }
 
@@ -70,11 +83,13 @@ static void notrace lpguard_klp_thunk(unsigned long ip,
 
 	bit = ftrace_test_recursion_trylock(ip, parent_ip);
 	patch = (struct klp_patch *)ftrace_regs_get_argument(fregs, 0);
-	if (bit < 0 || enable_problem(patch))
+	if (bit < 0 || enable_problem(patch) != ENABLE_OK) {
 		ftrace_regs_set_instruction_pointer(fregs,
 						    (unsigned long)lpguard_klp_refuse);
-	else
-		report_enable(patch, NULL);
+	} else {
+		report_enable(patch, ENABLE_OK);
+		lpguard_livepatch_enabling(patch->mod, patch);
+	}
 	if (bit >= 0)
 		ftrace_test_recursion_unlock(bit);
 }

@@ -6,12 +6,16 @@
  * the signed module bytes, security_kernel_post_read_file() and
  * security_kernel_post_load_data(), are redirected with permanent
  * IP-modifying ftrace ops to wrappers that first run the kernel's LSMs
- * and then lpguard's check. The COMING notifier refuses any load for
- * which no verdict was recorded, so a load that bypassed the wrappers
- * still cannot complete.
+ * and then lpguard's check; their pre hooks, security_kernel_read_file()
+ * and security_kernel_load_data(), to wrappers that start the load with
+ * no verdict. The COMING notifier refuses any load for which no verdict
+ * was recorded, so a load that bypassed the wrappers still cannot
+ * complete.
  *
  * The module has no exit function: the kernel refuses to unload it
- * (delete_module returns EBUSY; MODULE_FORCE_UNLOAD is off).
+ * (delete_module returns EBUSY). It refuses to load where that does not
+ * hold (CONFIG_MODULE_FORCE_UNLOAD) or where module signatures are not
+ * enforced, which would let any unsigned module undo its hooks.
  * See docs/lpguard.md for what this form does not guarantee.
  */
 #define pr_fmt(fmt) "lpguard: " fmt
@@ -23,6 +27,21 @@
 
 #include "fhook.h"
 #include "lpguard.h"
+
+static int lpguard_read_file(struct file *file, enum kernel_read_file_id id,
+			     bool contents)
+{
+	if (lpguard_reading_module(id))
+		lpguard_clear_verdict();
+	return security_kernel_read_file(file, id, contents);
+}
+
+static int lpguard_load_data(enum kernel_load_data_id id, bool contents)
+{
+	if (id == LOADING_MODULE)
+		lpguard_clear_verdict();
+	return security_kernel_load_data(id, contents);
+}
 
 static int lpguard_post_read_file(struct file *file, char *buf, loff_t size,
 				  enum kernel_read_file_id id)
@@ -64,27 +83,47 @@ static void notrace lpguard_redirect_thunk(unsigned long ip,
 		ftrace_regs_set_instruction_pointer(fregs, r->wrapper);
 }
 
+#define REDIRECT(fn, wrap) {					\
+	.ops = { .func = lpguard_redirect_thunk,			\
+		 .flags = LPGUARD_FTRACE_FLAGS },			\
+	.func = (unsigned long)(fn),					\
+	.wrapper = (unsigned long)(wrap),				\
+	.name = #fn,							\
+}
+
 static struct redirect redirects[] = {
-	{
-		.ops = { .func = lpguard_redirect_thunk,
-			 .flags = LPGUARD_FTRACE_FLAGS },
-		.func = (unsigned long)security_kernel_post_read_file,
-		.wrapper = (unsigned long)lpguard_post_read_file,
-		.name = "security_kernel_post_read_file",
-	},
-	{
-		.ops = { .func = lpguard_redirect_thunk,
-			 .flags = LPGUARD_FTRACE_FLAGS },
-		.func = (unsigned long)security_kernel_post_load_data,
-		.wrapper = (unsigned long)lpguard_post_load_data,
-		.name = "security_kernel_post_load_data",
-	},
+	REDIRECT(security_kernel_read_file, lpguard_read_file),
+	REDIRECT(security_kernel_load_data, lpguard_load_data),
+	REDIRECT(security_kernel_post_read_file, lpguard_post_read_file),
+	REDIRECT(security_kernel_post_load_data, lpguard_post_load_data),
 };
+
+/*
+ * Kernels where this form cannot hold. Kbuild refuses to build for the
+ * first (kmod/Makefile); the check here keeps a module built otherwise
+ * from loading.
+ */
+static int unsafe_kernel(void)
+{
+	if (IS_ENABLED(CONFIG_MODULE_FORCE_UNLOAD)) {
+		pr_err("not loaded: this kernel has CONFIG_MODULE_FORCE_UNLOAD=y, so 'rmmod -f lpguard' would leave its hooks on freed code; use the built-in form or a kernel without it\n");
+		return -EPERM;
+	}
+	if (!is_module_sig_enforced() &&
+	    !security_locked_down(LOCKDOWN_MODULE_SIGNATURE)) {
+		pr_err("not loaded: module signatures are not enforced, so any unsigned module could undo lpguard; boot with module.sig_enforce=1 (or CONFIG_MODULE_SIG_FORCE=y) and load it again\n");
+		return -EPERM;
+	}
+	return 0;
+}
 
 static int __init lpguard_init(void)
 {
 	int i, ret;
 
+	ret = unsafe_kernel();
+	if (ret)
+		return ret;
 	lpguard_keyring_init();
 	lpguard_hash_init();
 	ret = lpguard_notifier_init();

@@ -8,6 +8,7 @@
 #ifndef _SECURITY_LPGUARD_H
 #define _SECURITY_LPGUARD_H
 
+#include <crypto/sha2.h>
 #include <linux/kernel_read_file.h>
 #include <linux/types.h>
 
@@ -16,7 +17,6 @@
 struct key;
 struct module;
 struct klp_patch;
-struct seq_file;
 
 #ifdef LPGUARD_LOADABLE
 #define LPGUARD_FORM "module"
@@ -64,46 +64,84 @@ int lpguard_verify(const struct lpguard_trust *t, const void *data,
 		   size_t len, const u8 *sig, size_t sig_len);
 struct key *lpguard_match_signer(const struct lpguard_trust *t,
 				 const struct lpguard_signer *s);
-void lpguard_keyring_show(struct seq_file *m);
 
-/* policy.c: decisions, counters, audit ring and per-task verdicts */
+/* policy.c: decisions, counters and the audit ring */
 enum lpguard_what { LPG_LIVEPATCH, LPG_MODULE, LPG_ENABLE };
 
 struct lpguard_decision {
 	enum lpguard_what what;
 	bool allowed;
-	const char *name;
+	const char *name;	/* untrusted: escaped when printed */
 	const char *signer;
-	const char *reason;
+	const char *reason;	/* a fixed kernel string, printed as is */
 	const u8 *sha256;	/* NULL if not computed */
 	u64 check_ns;
 };
 
 #define LPGUARD_REASON_LEN 192
+#define LPGUARD_SIGNER_LEN 128
+
+/* One decision as kept in the audit ring (rendered by securityfs.c). */
+struct lpguard_record {
+	u64 when;
+	u64 check_ns;
+	enum lpguard_what what;
+	bool allowed;
+	bool has_sha;
+	u8 sha[SHA256_DIGEST_SIZE];
+	char name[LPGUARD_NAME_LEN];
+	char signer[LPGUARD_SIGNER_LEN];
+	char reason[LPGUARD_REASON_LEN];
+};
+
+#define LPGUARD_LOG_SIZE 64
 
 int lpguard_decide(const void *data, size_t len,
 		   const struct lpguard_trust *t, struct lpguard_image *img,
 		   struct key **signer, char *reason);
 int lpguard_check_image(const void *data, size_t len, bool whole);
 void lpguard_report(const struct lpguard_decision *d);
-int lpguard_take_verdict(bool *livepatch, char *name);
-void lpguard_status_show(struct seq_file *m);
-void lpguard_log_show(struct seq_file *m);
+const char *lpguard_what_name(enum lpguard_what what);
+unsigned int lpguard_log_copy(struct lpguard_record *out);
+void lpguard_counters(s64 *allowed, s64 *refused);
 void lpguard_set_ready(bool modules, bool livepatches);
 void lpguard_hash_init(void);
+void lpguard_sha256(const void *data, size_t len, u8 *out);
 bool lpguard_livepatches_ready(void);
+
+/*
+ * verdict.c: what the load hook allowed, per task, for the
+ * MODULE_STATE_COMING cross-check of the same load.
+ */
+struct lpguard_verdict {
+	bool livepatch;
+	char name[LPGUARD_NAME_LEN];
+	size_t nsyms;		/* symbol table entries of the image */
+	size_t strtab_len;	/* its string table: length and digest */
+	u8 strtab_sha256[SHA256_DIGEST_SIZE];
+};
+
+void lpguard_clear_verdict(void);
+void lpguard_put_verdict(const struct lpguard_image *img);
+int lpguard_take_verdict(struct lpguard_verdict *v);
 
 /* notify.c: MODULE_STATE_COMING cross-check and livepatch tracking */
 int lpguard_notifier_init(void);
 void lpguard_notifier_exit(void);
-bool lpguard_livepatch_checked(struct module *mod, struct klp_patch *patch);
-void lpguard_active_show(struct seq_file *m);
+bool lpguard_livepatch_allowed(struct module *mod);
+void lpguard_livepatch_enabling(struct module *mod, struct klp_patch *patch);
+struct lpguard_name {
+	char s[LPGUARD_NAME_LEN];
+};
+
+unsigned int lpguard_active_names(struct lpguard_name *names,
+				  unsigned int max);
 
 /* klp_enable.c: the replace-only rule at klp_enable_patch */
 int lpguard_replace_init(void);
 void lpguard_replace_exit(void);
 
-/* securityfs.c */
+/* securityfs.c: status, log and certificates files */
 int lpguard_securityfs_init(void);
 void lpguard_securityfs_exit(void);
 

@@ -3,7 +3,9 @@
  * lpguard, built-in form: an LSM on kernel_post_read_file
  * (READING_MODULE: finit_module) and kernel_post_load_data
  * (LOADING_MODULE: init_module). These are the only points that see the
- * exact signed bytes the kernel is about to load.
+ * exact signed bytes the kernel is about to load. Their pre hooks,
+ * kernel_read_file and kernel_load_data, start each load with no verdict
+ * (verdict.c).
  *
  * The hooks are registered with the other LSMs at boot; keyring,
  * notifier, klp_enable_patch hook and securityfs follow at
@@ -28,6 +30,24 @@
 #define LPGUARD_LSM_ID 1000
 #endif
 
+/* A module load starts: nothing allowed so far. */
+static int lpguard_kernel_read_file(struct file *file,
+				    enum kernel_read_file_id id,
+				    bool contents)
+{
+	if (lpguard_reading_module(id))
+		lpguard_clear_verdict();
+	return 0;
+}
+
+static int lpguard_kernel_load_data(enum kernel_load_data_id id,
+				    bool contents)
+{
+	if (id == LOADING_MODULE)
+		lpguard_clear_verdict();
+	return 0;
+}
+
 /* Called by kernel_read_file() only once the whole file is in @buf. */
 static int lpguard_kernel_post_read_file(struct file *file, char *buf,
 					 loff_t size,
@@ -48,6 +68,8 @@ static int lpguard_kernel_post_load_data(char *buf, loff_t size,
 }
 
 static struct security_hook_list lpguard_hooks[] __ro_after_init = {
+	LSM_HOOK_INIT(kernel_read_file, lpguard_kernel_read_file),
+	LSM_HOOK_INIT(kernel_load_data, lpguard_kernel_load_data),
 	LSM_HOOK_INIT(kernel_post_read_file, lpguard_kernel_post_read_file),
 	LSM_HOOK_INIT(kernel_post_load_data, lpguard_kernel_post_load_data),
 };

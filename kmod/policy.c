@@ -1,12 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * lpguard: the load policy, its audit trail and the per-task verdicts
- * the MODULE_STATE_COMING notifier cross-checks.
+ * lpguard: the load policy and its audit trail.
  *
  *  - a livepatch (any livepatch= tag in .modinfo) loads only if its
  *    appended signature verifies against .livepatch;
- *  - an ordinary module whose signature names a .livepatch key is
- *    refused: livepatch keys sign livepatches only;
+ *  - an ordinary module whose signature verifies against .livepatch by
+ *    any path is refused: livepatch keys sign livepatches only;
  *  - an image lpguard cannot parse is refused (this closes compressed
  *    loads: lpguard only ever sees and accepts the bytes the kernel runs).
  */
@@ -21,12 +20,13 @@
 #include <linux/kernel.h>
 #include <linux/key.h>
 #include <linux/ktime.h>
+#include <linux/pid.h>
 #include <linux/sched.h>
-#include <linux/seq_file.h>
 #include <linux/slab.h>
 #include <linux/spinlock.h>
 #include <linux/string.h>
 
+#include "escape.h"
 #include "lpguard.h"
 
 static bool modules_ready, livepatches_ready;
@@ -45,7 +45,7 @@ void lpguard_hash_init(void)
 		image_hash = tfm;
 }
 
-static void hash_image(const void *data, size_t len, u8 *out)
+void lpguard_sha256(const void *data, size_t len, u8 *out)
 {
 	if (!image_hash || crypto_shash_tfm_digest(image_hash, data, len, out))
 		sha256(data, len, out);
@@ -71,49 +71,50 @@ static const char *const what_name[] = {
 	[LPG_ENABLE] = "klp_enable_patch",
 };
 
+const char *lpguard_what_name(enum lpguard_what what)
+{
+	return what_name[what];
+}
+
 /* The audit ring behind /sys/kernel/security/lpguard/log. */
-#define LOG_SIZE 64
-
-struct record {
-	u64 when;
-	u64 check_ns;
-	enum lpguard_what what;
-	bool allowed;
-	bool has_sha;
-	u8 sha[SHA256_DIGEST_SIZE];
-	char name[LPGUARD_NAME_LEN];
-	char signer[96];
-	char reason[LPGUARD_REASON_LEN];
-};
-
-static struct record log_ring[LOG_SIZE];
+static struct lpguard_record log_ring[LPGUARD_LOG_SIZE];
 static unsigned int log_next, log_count;
 static DEFINE_SPINLOCK(log_lock);
 
 /*
  * Account for one decision, print it (refusals and livepatch decisions;
  * ordinary modules the kernel's own checks decide on are only logged in
- * securityfs) and add it to the audit ring. Safe in atomic context.
+ * securityfs) and add it to the audit ring. Safe in atomic context: the
+ * escaped copies of the untrusted strings live on the stack.
  */
 void lpguard_report(const struct lpguard_decision *d)
 {
 	char sha[SHA256_DIGEST_SIZE * 2 + 1] = "-";
-	struct record *r;
+	char name[LPGUARD_ESCAPED_LEN(LPGUARD_NAME_LEN)];
+	char signer[LPGUARD_ESCAPED_LEN(LPGUARD_SIGNER_LEN)];
+	char comm[LPGUARD_ESCAPED_LEN(TASK_COMM_LEN)];
+	struct lpguard_record *r;
 	unsigned long flags;
 
 	if (d->sha256)
 		bin2hex(sha, d->sha256, SHA256_DIGEST_SIZE)[0] = '\0';
 	atomic64_inc(d->allowed ? &n_allowed : &n_refused);
-	if (!d->allowed || d->what != LPG_MODULE)
+	if (!d->allowed || d->what != LPG_MODULE) {
+		lpguard_escape(name, sizeof(name), d->name, LPGUARD_NAME_LEN);
+		lpguard_escape(signer, sizeof(signer), d->signer,
+			       LPGUARD_SIGNER_LEN);
+		lpguard_escape(comm, sizeof(comm), current->comm,
+			       TASK_COMM_LEN);
 		pr_notice("%s %s obj=\"%s\" signer=\"%s\" reason=\"%s\" sha256=%s pid=%d comm=\"%s\"\n",
 			  what_name[d->what], d->allowed ? "allowed" : "refused",
-			  d->name, d->signer, d->reason, sha,
-			  task_pid_nr(current), current->comm);
+			  name, signer, d->reason, sha, task_pid_nr(current),
+			  comm);
+	}
 
 	spin_lock_irqsave(&log_lock, flags);
 	r = &log_ring[log_next];
-	log_next = (log_next + 1) % LOG_SIZE;
-	if (log_count < LOG_SIZE)
+	log_next = (log_next + 1) % LPGUARD_LOG_SIZE;
+	if (log_count < LPGUARD_LOG_SIZE)
 		log_count++;
 	r->when = ktime_get_real_ns();
 	r->check_ns = d->check_ns;
@@ -128,112 +129,56 @@ void lpguard_report(const struct lpguard_decision *d)
 	spin_unlock_irqrestore(&log_lock, flags);
 }
 
-void lpguard_log_show(struct seq_file *m)
+/* Copy the ring, oldest first, into @out (LPGUARD_LOG_SIZE records). */
+unsigned int lpguard_log_copy(struct lpguard_record *out)
 {
-	struct record *copy;
 	unsigned int i, n, first;
 	unsigned long flags;
 
-	copy = kmalloc_array(LOG_SIZE, sizeof(*copy), GFP_KERNEL);
-	if (!copy)
-		return;
 	spin_lock_irqsave(&log_lock, flags);
 	n = log_count;
-	first = (log_next + LOG_SIZE - n) % LOG_SIZE;
+	first = (log_next + LPGUARD_LOG_SIZE - n) % LPGUARD_LOG_SIZE;
 	for (i = 0; i < n; i++)
-		copy[i] = log_ring[(first + i) % LOG_SIZE];
+		out[i] = log_ring[(first + i) % LPGUARD_LOG_SIZE];
 	spin_unlock_irqrestore(&log_lock, flags);
-
-	for (i = 0; i < n; i++) {
-		struct record *r = &copy[i];
-
-		seq_printf(m, "%llu.%06llu %s %s obj=\"%s\" signer=\"%s\" sha256=",
-			   r->when / NSEC_PER_SEC,
-			   (r->when % NSEC_PER_SEC) / NSEC_PER_USEC,
-			   what_name[r->what],
-			   r->allowed ? "allowed" : "refused",
-			   r->name, r->signer);
-		if (r->has_sha)
-			seq_printf(m, "%*phN", SHA256_DIGEST_SIZE, r->sha);
-		else
-			seq_puts(m, "-");
-		seq_printf(m, " check_ns=%llu reason=\"%s\"\n", r->check_ns,
-			   r->reason);
-	}
-	kfree(copy);
+	return n;
 }
 
-void lpguard_status_show(struct seq_file *m)
+void lpguard_counters(s64 *allowed, s64 *refused)
 {
-	seq_puts(m, "form: " LPGUARD_FORM "\n");
-	seq_printf(m, "enforcing: %s\n",
-		   READ_ONCE(livepatches_ready) ? "yes" :
-		   "yes (not ready: every load is refused)");
-	lpguard_keyring_show(m);
-	seq_printf(m, "allowed: %lld\n", atomic64_read(&n_allowed));
-	seq_printf(m, "refused: %lld\n", atomic64_read(&n_refused));
-	lpguard_active_show(m);
+	*allowed = atomic64_read(&n_allowed);
+	*refused = atomic64_read(&n_refused);
 }
 
 /*
- * Per-task verdicts: the load hook and the COMING notifier run in the
- * same task, in that order, for every module load.
+ * An ordinary module whose signature carries certificates: the kernel
+ * chains a signer through them to any trusted key, so ask the PKCS#7
+ * code itself whether the signature verifies against .livepatch. Without
+ * certificates in the message the only path to a key is the signer
+ * identifier, which lpguard_match_signer() already compared.
  */
-#define VERDICTS 32
-
-struct verdict {
-	struct task_struct *task;
-	u64 seq;
-	bool livepatch;
-	char name[LPGUARD_NAME_LEN];
-};
-
-static struct verdict verdicts[VERDICTS];
-static u64 verdict_seq;
-static DEFINE_SPINLOCK(verdict_lock);
-
-static void put_verdict(bool allowed, const struct lpguard_image *img)
+static int ordinary_with_certs(const void *data,
+			       const struct lpguard_trust *t,
+			       const struct lpguard_image *img, char *reason)
 {
-	struct verdict *v = NULL, *oldest = &verdicts[0];
-	unsigned int i;
+	int ret = lpguard_verify(t, data, img->payload_len, img->sig,
+				 img->sig_len);
 
-	spin_lock(&verdict_lock);
-	for (i = 0; i < VERDICTS && !v; i++) {
-		if (verdicts[i].task == current)
-			v = &verdicts[i];
-		else if (verdicts[i].seq < oldest->seq)
-			oldest = &verdicts[i];
+	if (ret == -ENOKEY) {
+		strscpy(reason,
+			"not a livepatch and not signed by a livepatch key",
+			LPGUARD_REASON_LEN);
+		return 0;
 	}
-	if (!v)
-		v = oldest;
-	if (allowed) {
-		v->task = current;
-		v->seq = ++verdict_seq;
-		v->livepatch = img->livepatch;
-		strscpy(v->name, img->name, sizeof(v->name));
-	} else if (v->task == current) {
-		memset(v, 0, sizeof(*v));
-	}
-	spin_unlock(&verdict_lock);
-}
-
-int lpguard_take_verdict(bool *livepatch, char *name)
-{
-	unsigned int i;
-	int ret = -ENOENT;
-
-	spin_lock(&verdict_lock);
-	for (i = 0; i < VERDICTS; i++) {
-		if (verdicts[i].task != current)
-			continue;
-		*livepatch = verdicts[i].livepatch;
-		strscpy(name, verdicts[i].name, LPGUARD_NAME_LEN);
-		memset(&verdicts[i], 0, sizeof(verdicts[i]));
-		ret = 0;
-		break;
-	}
-	spin_unlock(&verdict_lock);
-	return ret;
+	if (!ret || ret == -EKEYREJECTED)
+		strscpy(reason,
+			"ordinary module signed through a certificate issued by a livepatch key: livepatch keys sign livepatches only; sign it with the kernel module key",
+			LPGUARD_REASON_LEN);
+	else
+		snprintf(reason, LPGUARD_REASON_LEN,
+			 "cannot tell whether the certificates in this ordinary module's signature lead to a livepatch key (%d): sign it with the kernel module key, without certificates",
+			 ret);
+	return -EPERM;
 }
 
 /*
@@ -279,6 +224,8 @@ int lpguard_decide(const void *data, size_t len,
 				LPGUARD_REASON_LEN);
 			return -EPERM;
 		}
+		if (img->sig && certs)
+			return ordinary_with_certs(data, t, img, reason);
 		strscpy(reason,
 			"not a livepatch and not signed by a livepatch key",
 			LPGUARD_REASON_LEN);
@@ -363,7 +310,7 @@ int lpguard_check_image(const void *data, size_t len, bool whole)
 			ret = -EPERM;
 		}
 	}
-	hash_image(data, len, sha);
+	lpguard_sha256(data, len, sha);
 
 	d.what = img.livepatch ? LPG_LIVEPATCH : LPG_MODULE;
 	d.allowed = !ret;
@@ -373,7 +320,10 @@ int lpguard_check_image(const void *data, size_t len, bool whole)
 	d.reason = reason;
 	d.sha256 = sha;
 	d.check_ns = ktime_get_ns() - start;
-	put_verdict(!ret, &img);
+	if (ret)
+		lpguard_clear_verdict();
+	else
+		lpguard_put_verdict(&img);
 	lpguard_report(&d);
 	return ret;
 }

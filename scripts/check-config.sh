@@ -5,14 +5,33 @@
 # dependencies are unmet without failing).
 #   CONFIG_X=v             must appear exactly so in DOTCONFIG
 #   # CONFIG_X is not set  CONFIG_X must not be set (absent counts as not set)
+# As in merge_config.sh, a later fragment overrides an earlier one: only the
+# last line that names an option is checked.
 set -uo pipefail
 dotconfig=$1; shift
 [ -r "$dotconfig" ] || { echo "check-config: cannot read $dotconfig" >&2; exit 2; }
 bad=0
+# The option each fragment line names, if any.
+sym_of() {
+	if [[ $1 =~ ^(CONFIG_[A-Za-z0-9_]+)= ]] || [[ $1 =~ ^#\ (CONFIG_[A-Za-z0-9_]+)\ is\ not\ set$ ]]; then
+		echo "${BASH_REMATCH[1]}"
+	fi
+}
+declare -A last
 for frag in "$@"; do
 	n=0
 	while IFS= read -r line; do
 		n=$((n + 1))
+		sym=$(sym_of "$line")
+		[ -z "$sym" ] || last[$sym]="$frag:$n"
+	done < "$frag"
+done
+for frag in "$@"; do
+	n=0
+	while IFS= read -r line; do
+		n=$((n + 1))
+		sym=$(sym_of "$line")
+		[ -z "$sym" ] || [ "${last[$sym]}" = "$frag:$n" ] || continue
 		if [[ $line =~ ^(CONFIG_[A-Za-z0-9_]+)=(.*)$ ]]; then
 			sym=${BASH_REMATCH[1]}
 			got=$(grep -E "^(# )?$sym[= ]" "$dotconfig" | head -n1)

@@ -8,6 +8,11 @@
 #   OUT/opt/lpguard-tests/<mod>.build.ko     signed with the kernel's build key
 #   OUT/opt/lpguard-tests/<mod>.other.ko     signed with an unrelated key (OTHERKEYDIR)
 #   OUT/opt/lpguard-tests/<mod>.tampered.ko  .lp.ko with one byte of code flipped
+#   OUT/opt/lpguard-tests/lpg_plain.chain.ko  signed by a certificate issued by the
+#                                            livepatch key, which the signature carries
+#   OUT/opt/lpguard-tests/samename/lpg_plain.*.ko  another lpg_plain, other symbols
+#   OUT/opt/lpguard-tests/name_quote.ko, name_newline.ko  lpg_replace_a with a
+#                                            .modinfo name that tries to forge log fields
 #   OUT/lib/lpguard/lpguard.ko               with --loadable: kmod/ built as a module, build key
 # Signing uses the kernel tree's own scripts/sign-file: an independent oracle.
 set -euo pipefail
@@ -25,16 +30,45 @@ sign() { # sign KEY CERT IN OUT
 	"$signfile" sha256 "$1" "$2" "$4"
 }
 
-for src in "$top/tests/foundation" "$top/tests/modules"; do
+# sign_carrying KEY CERT IN OUT: signed the way sign-file signs, but the
+# signer's certificate goes into the PKCS#7 message.
+sign_carrying() {
+	openssl cms -sign -binary -noattr -nosmimecap -md sha256 -outform DER \
+		-in "$3" -signer "$2" -inkey "$1" -out "$work/sig.p7s"
+	"$PYTHON" - "$3" "$work/sig.p7s" "$4" <<'PY'
+import struct, sys
+body, sig = open(sys.argv[1], "rb").read(), open(sys.argv[2], "rb").read()
+trailer = struct.pack(">BBBBB3xI", 0, 0, 2, 0, 0, len(sig)) + b"~Module signature appended~\n"
+open(sys.argv[3], "wb").write(body + sig + trailer)
+PY
+}
+
+# rename_module IN OUT NAME: IN with .modinfo's name= set to NAME (unsigned).
+rename_module() {
+	objcopy -O binary --only-section=.modinfo "$1" "$work/modinfo"
+	"$PYTHON" - "$work/modinfo" "$3" <<'PY'
+import sys
+path, name = sys.argv[1], sys.argv[2].encode().decode("unicode_escape").encode("latin-1")
+tags = [t for t in open(path, "rb").read().split(b"\0") if t and not t.startswith(b"name=")]
+open(path, "wb").write(b"\0".join(tags + [b"name=" + name]) + b"\0")
+PY
+	objcopy --update-section .modinfo="$work/modinfo" "$1" "$2"
+}
+PYTHON=${PYTHON:-python3}
+
+for src in "$top/tests/foundation" "$top/tests/modules" "$top/tests/modules/samename"; do
 	[ -d "$src" ] || continue
 	[ -e "$src/Kbuild" ] || [ -e "$src/Makefile" ] || continue
+	sub=
+	[ "$(basename "$src")" != samename ] || sub=samename/
 	dst="$work/$(basename "$src")"
 	rm -rf "$dst" && mkdir -p "$dst" && cp -a "$src/." "$dst/"
 	make -s -C "$kout" M="$dst" modules >"$work/$(basename "$src").log" 2>&1 ||
 		{ echo "mkpayload: building $src against $kout failed:" >&2; tail -30 "$work/$(basename "$src").log" >&2; exit 1; }
+	mkdir -p "$out/opt/lpguard-tests/$sub"
 	for ko in "$dst"/*.ko; do
 		m=$(basename "$ko" .ko)
-		t="$out/opt/lpguard-tests/$m"
+		t="$out/opt/lpguard-tests/$sub$m"
 		cp "$ko" "$t.ko"
 		sign "$keys/livepatch.key" "$keys/livepatch.der" "$ko" "$t.lp.ko"
 		sign "$kout/certs/signing_key.pem" "$kout/certs/signing_key.x509" "$ko" "$t.build.ko"
@@ -46,6 +80,20 @@ for src in "$top/tests/foundation" "$top/tests/modules"; do
 		printf "$(printf '\\%03o' $((b ^ 0xff)))" | dd of="$t.tampered.ko" bs=1 seek="$off" conv=notrunc status=none
 	done
 done
+
+# A certificate issued by the livepatch key, for lpg_plain.chain.ko.
+openssl req -new -newkey rsa:2048 -nodes -subj "/CN=lpguard test certificate issued by the livepatch key" \
+	-keyout "$work/leaf.key" -out "$work/leaf.csr" 2>/dev/null
+printf '%s\n' "basicConstraints=critical,CA:FALSE" "keyUsage=critical,digitalSignature" \
+	"extendedKeyUsage=codeSigning" "subjectKeyIdentifier=hash" "authorityKeyIdentifier=keyid" > "$work/leaf.ext"
+openssl x509 -req -in "$work/leaf.csr" -CA "$keys/livepatch.der" -CAform DER -CAkey "$keys/livepatch.key" \
+	-set_serial 4242 -days 3650 -sha256 -extfile "$work/leaf.ext" -out "$work/leaf.pem" 2>/dev/null
+sign_carrying "$work/leaf.key" "$work/leaf.pem" "$out/opt/lpguard-tests/lpg_plain.ko" \
+	"$out/opt/lpguard-tests/lpg_plain.chain.ko"
+rename_module "$out/opt/lpguard-tests/lpg_replace_a.ko" "$out/opt/lpguard-tests/name_quote.ko" \
+	'x" reason="signature verifies against .livepatch'
+rename_module "$out/opt/lpguard-tests/lpg_replace_a.ko" "$out/opt/lpguard-tests/name_newline.ko" \
+	'e\nlpguard: livepatch allowed obj="e" \\'
 
 if [ "$loadable" = --loadable ]; then
 	dst="$work/kmod"

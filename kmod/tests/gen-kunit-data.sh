@@ -25,6 +25,12 @@ basicConstraints = critical,CA:FALSE
 keyUsage = critical,digitalSignature
 extendedKeyUsage = codeSigning
 subjectKeyIdentifier = hash
+[leaf]
+basicConstraints = critical,CA:FALSE
+keyUsage = critical,digitalSignature
+extendedKeyUsage = codeSigning
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid
 CNF
 for k in a b; do
 	openssl req -new -x509 -newkey rsa:2048 -nodes -sha256 -days 36500 \
@@ -42,7 +48,7 @@ openssl x509 -in cert_e.pem -outform DER -out cert_e.der
 openssl req -new -newkey rsa:2048 -nodes -subj "/CN=lpguard kunit leaf of a" \
 	-keyout key_leaf.pem -out leaf.csr 2>/dev/null
 openssl x509 -req -in leaf.csr -CA cert_a.pem -CAkey key_a.pem -set_serial 7 \
-	-days 36500 -sha256 -extfile x509.cnf -extensions ext -out cert_leaf.pem 2>/dev/null
+	-days 36500 -sha256 -extfile x509.cnf -extensions leaf -out cert_leaf.pem 2>/dev/null
 
 # Module-like objects: an ELF relocatable with a .modinfo section.
 modinfo() {

@@ -142,6 +142,27 @@ static void policy_ordinary_modules(struct kunit *test)
 	KUNIT_EXPECT_NULL(test, signer);
 }
 
+/*
+ * A signature that carries a certificate issued by a livepatch key
+ * verifies against .livepatch through it, though its signer id names no
+ * .livepatch key: still a livepatch key's signature.
+ */
+static void policy_ordinary_chained_to_livepatch_key(struct kunit *test)
+{
+	struct policy_ctx *ctx = test->priv;
+	char reason[LPGUARD_REASON_LEN];
+	struct lpguard_image img;
+	struct key *signer;
+
+	KUNIT_EXPECT_EQ(test, lpguard_decide(lpguard_kunit_plain_chain,
+					     lpguard_kunit_plain_chain_len,
+					     &ctx->trust, &img, &signer, reason),
+			-EPERM);
+	KUNIT_EXPECT_NULL(test, signer);
+	KUNIT_EXPECT_STREQ(test, reason,
+			   "ordinary module signed through a certificate issued by a livepatch key: livepatch keys sign livepatches only; sign it with the kernel module key");
+}
+
 static void policy_empty_keyring(struct kunit *test)
 {
 	struct lpguard_trust empty = { };
@@ -179,6 +200,7 @@ static struct kunit_case lpguard_policy_cases[] = {
 	KUNIT_CASE(policy_livepatch_unsigned),
 	KUNIT_CASE(policy_livepatch_tampered),
 	KUNIT_CASE(policy_ordinary_modules),
+	KUNIT_CASE(policy_ordinary_chained_to_livepatch_key),
 	KUNIT_CASE(policy_empty_keyring),
 	KUNIT_CASE(policy_keyring_sealed),
 	{}

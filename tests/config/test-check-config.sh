@@ -47,6 +47,17 @@ expect 1 "changed string fails" "$d/s-changed" "$d/frag" "wanted 'CONFIG_S=\"x,y
 expect 1 "selected not-set option fails" "$d/b-selected" "$d/frag" "got 'CONFIG_B=y'"
 expect 1 "a longer symbol does not satisfy a shorter one" "$d/prefix" "$d/frag" "CONFIG_A=y"
 
+# A later fragment overrides an earlier one (merge_config.sh's order).
+printf 'CONFIG_A=y\n# CONFIG_B is not set\n' > "$d/base"
+printf '# CONFIG_A is not set\nCONFIG_B=y\n' > "$d/override"
+printf '# CONFIG_A is not set\nCONFIG_B=y\n' > "$d/overridden"
+out=$("$check" "$d/overridden" "$d/base" "$d/override" 2>&1)
+if [ $? -eq 0 ]; then pass=$((pass + 1)); echo "ok - a later fragment's line overrides an earlier one"
+else fail=$((fail + 1)); echo "not ok - a later fragment's line overrides an earlier one"; echo "$out" | sed 's/^/#   /'; fi
+out=$("$check" "$d/overridden" "$d/override" "$d/base" 2>&1)
+if [ $? -ne 0 ] && grep -qF "wanted 'CONFIG_A=y'" <<< "$out"; then pass=$((pass + 1)); echo "ok - the last fragment is the one checked"
+else fail=$((fail + 1)); echo "not ok - the last fragment is the one checked"; echo "$out" | sed 's/^/#   /'; fi
+
 if [ "${1:-}" = --kernel ]; then
 	ksrc=$(realpath "$2")
 	# VIRTIO_NET depends on NETDEVICES and NET_CORE, which tinyconfig lacks:

@@ -4,7 +4,8 @@
 Artifacts come from the build tree (made by `make test-artifacts`):
   build/kernel-<KVER>/arch/x86/boot/bzImage      image kernel, lpguard built in
   build/kernel-<KVER>-mod/arch/x86/boot/bzImage  kernel without lpguard (loadable form)
-  build/test/<KVER>[-mod]/initramfs.cpio.gz      guest initramfs with the test payload
+  build/kernel-<KVER>-kasan/arch/x86/boot/bzImage  image kernel with KASAN (make test-kasan)
+  build/test/<KVER>[-mod|-kasan]/initramfs.cpio.gz  guest initramfs with the test payload
   build/test/ssh/                                test-only ssh keys
 KVER defaults to 6.12 (LPGUARD_TEST_KVER overrides it).
 """
@@ -30,14 +31,18 @@ def artifacts(variant=""):
     return kernel, initrd
 
 
+# What the loadable form's test kernel leaves to the command line.
+LOADABLE_APPEND = "module.sig_enforce=1 lockdown=integrity"
+
+
 def accel():
     kernel, initrd = artifacts()
     return vmlib.probe_accel(kernel, initrd, os.path.join(BUILD, "test", "qemu-accel"))
 
 
-def make_vm(variant="", append="", disk=None, name="guest"):
+def make_vm(variant="", append="", disk=None, name="guest", mem="512M"):
     kernel, initrd = artifacts(variant)
-    return vmlib.VM(kernel=kernel, initrd=initrd, ssh_dir=SSH_DIR, append=append, disk=disk,
+    return vmlib.VM(kernel=kernel, initrd=initrd, ssh_dir=SSH_DIR, append=append, disk=disk, mem=mem,
                     accel=accel(), name=name,
                     workdir=os.path.join(BUILD, "test", "vms", f"{name}-{os.getpid()}"))
 
@@ -60,8 +65,17 @@ def vm():
 
 @pytest.fixture(scope="module")
 def vm_loadable():
-    """A kernel without lpguard built in; the initramfs loads lpguard.ko first."""
-    with make_vm(variant="-mod", name="loadable") as v:
+    """A kernel without lpguard built in; the initramfs loads lpguard.ko first.
+    Its kernel enforces module signatures and lockdown from the command line
+    (kconfig/qemu-loadable.config)."""
+    with make_vm(variant="-mod", name="loadable", append=LOADABLE_APPEND) as v:
+        yield v
+
+
+@pytest.fixture(scope="module")
+def vm_kasan():
+    """The image kernel built with KASAN (make test-kasan)."""
+    with make_vm(variant="-kasan", name="kasan", mem="1024M") as v:
         yield v
 
 

@@ -3,9 +3,14 @@
 by the guest's /init; it cannot be unloaded, ftrace cannot be turned off under
 it, and it enforces the same load policy and replace-only rule as the built-in
 form (see docs/lpguard.md for what it does not guarantee)."""
+import os
 import re
+import shutil
+import subprocess
 
 import pytest
+
+import conftest
 
 from test_lpguard import (EBUSY, EKEYREJECTED, EPERM, R_LP_KEY_ORDINARY, R_NON_REPLACE, R_NOT_LP_KEY, R_OK, ftrace_off_refused,
                           R_UNSIGNED, T, SFS, enabled_patches, expect_line, keyring_checks, line_re, livepatch_key_desc,
@@ -90,3 +95,30 @@ def test_livepatch_loads_and_non_replace_is_refused(vm_loadable):
     assert v.run("cat /proc/cmdline", check=True).out == "lpguard test: replace A\n"
     assert enabled_patches(v) == {"lpg_replace_a": "1"}
     assert v.run(f"cat {SFS}/status").rc == 0
+
+
+R_SIG_NOT_ENFORCED = ("lpguard: not loaded: module signatures are not enforced, so any unsigned module could undo "
+                      "lpguard; boot with module.sig_enforce=1 (or CONFIG_MODULE_SIG_FORCE=y) and load it again")
+
+
+def test_refuses_to_load_where_module_signatures_are_not_enforced():
+    """The same kernel booted without module.sig_enforce=1 (and no lockdown)."""
+    with conftest.make_vm(variant="-mod", name="loadable-nosig") as v:
+        console = v.console_text()
+        assert "guest-init: lpguard.ko FAILED to load" in console, v.console_tail()
+        assert R_SIG_NOT_ENFORCED in v.dmesg(), v.dmesg()
+        assert v.run("cat /sys/module/lpguard/initstate").rc != 0
+        assert v.run(f"test -e {SFS}").rc != 0
+
+
+def test_kbuild_refuses_kernels_with_forced_unloading(tmp_path):
+    """CONFIG_MODULE_FORCE_UNLOAD=y: 'rmmod -f lpguard' would free it under its hooks."""
+    kout = os.path.join(conftest.BUILD, f"kernel-{conftest.KVER}-mod")
+    src = tmp_path / "kmod"
+    shutil.copytree(os.path.join(conftest.TOP, "kmod"), src)
+    r = subprocess.run(["make", "-s", "-C", kout, f"M={src}", "CONFIG_MODULE_FORCE_UNLOAD=y", "modules"],
+                       capture_output=True, text=True)
+    assert r.returncode != 0
+    assert ("lpguard: this kernel has CONFIG_MODULE_FORCE_UNLOAD=y: 'rmmod -f lpguard' would leave its hooks on "
+            "freed code; build the loadable form for a kernel without it, or use the built-in form") in r.stderr, r.stderr
+    assert not list(src.glob("*.ko"))
