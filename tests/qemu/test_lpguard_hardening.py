@@ -11,6 +11,8 @@
 """
 import re
 
+import pytest
+
 import test_lpguard as lpg
 from test_lpguard import T, SFS, EPERM, EKEYREJECTED, R_UNSIGNED, expect_line, line_re, load, loaded, sha256
 
@@ -22,6 +24,13 @@ R_IMAGE_DIFFERS = ("the module's symbol table is not the one lpguard checked in 
                    "bypassed): check for BPF or ftrace programs on the security_kernel_* hooks")
 R_CHAIN = ("ordinary module signed through a certificate issued by a livepatch key: livepatch keys sign "
            "livepatches only; sign it with the kernel module key")
+
+
+@pytest.fixture(autouse=True)
+def no_lpg_plain(vm):
+    """Each test starts without lpg_plain loaded and with lpg_skip passing hooks through."""
+    vm.run("rmmod lpg_plain 2>/dev/null; [ -e %s ] && echo 0 > %s; true" % (SKIP, SKIP))
+    yield
 
 
 def steps(vm, *args):
