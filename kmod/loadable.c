@@ -28,19 +28,28 @@
 #include "fhook.h"
 #include "lpguard.h"
 
+/*
+ * The wrappers must not end in a tail call of the function they wrap:
+ * the call would come from the redirected caller, not from this module,
+ * and be redirected again (lpguard_redirect_thunk).
+ */
 static int lpguard_read_file(struct file *file, enum kernel_read_file_id id,
 			     bool contents)
 {
+	int ret = security_kernel_read_file(file, id, contents);
+
 	if (lpguard_reading_module(id))
 		lpguard_clear_verdict();
-	return security_kernel_read_file(file, id, contents);
+	return ret;
 }
 
 static int lpguard_load_data(enum kernel_load_data_id id, bool contents)
 {
+	int ret = security_kernel_load_data(id, contents);
+
 	if (id == LOADING_MODULE)
 		lpguard_clear_verdict();
-	return security_kernel_load_data(id, contents);
+	return ret;
 }
 
 static int lpguard_post_read_file(struct file *file, char *buf, loff_t size,
