@@ -55,24 +55,26 @@ def test_skip_module_loads(vm):
     assert vm.run(f"cat {SKIP}", check=True).out.strip() == "0"
 
 
-def test_load_whose_post_hook_did_not_run_is_refused_despite_a_leftover_verdict(vm):
-    """Allowed, then EEXIST (verdict left); the next load skips lpguard's post hook."""
+def leftover_verdict_then(vm, skip, path, reason):
+    """lpg_plain allowed, then EEXIST (the kernel fails it after lpguard's hook: the verdict
+    stays); unloaded; then, in the same task with hooks skipped at level @skip, load @path:
+    refused at COMING with @reason."""
     mark = vm.dmesg_mark()
     got = steps(vm, f"finit:{T}/lpg_plain.build.ko", f"finit:{T}/lpg_plain.build.ko", "rmmod:lpg_plain",
-                f"write:{SKIP}=1", f"finit:{T}/lpg_plain.lp.ko", f"write:{SKIP}=0")
+                f"write:{SKIP}={skip}", f"finit:{path}", f"write:{SKIP}=0")
     assert got == ["ok", "EEXIST", "ok", "ok", "EPERM", "ok"], got
-    expect_line(vm.dmesg_since(mark), line_re("module", "refused", "lpg_plain", "-", R_NO_VERDICT, "-"))
+    expect_line(vm.dmesg_since(mark), line_re("module", "refused", "lpg_plain", "-", reason, "-"))
     assert not loaded(vm, "lpg_plain")
+
+
+def test_load_whose_post_hook_did_not_run_is_refused_despite_a_leftover_verdict(vm):
+    """The pre hook ran and cleared the leftover verdict."""
+    leftover_verdict_then(vm, 1, f"{T}/lpg_plain.lp.ko", R_NO_VERDICT)
 
 
 def test_load_whose_hooks_all_did_not_run_is_refused_on_the_leftover_verdict(vm):
     """Pre hook skipped too: the leftover verdict is for other bytes (same name, other symbols)."""
-    mark = vm.dmesg_mark()
-    got = steps(vm, f"finit:{T}/lpg_plain.build.ko", f"finit:{T}/lpg_plain.build.ko", "rmmod:lpg_plain",
-                f"write:{SKIP}=2", f"finit:{T}/samename/lpg_plain.lp.ko", f"write:{SKIP}=0")
-    assert got == ["ok", "EEXIST", "ok", "ok", "EPERM", "ok"], got
-    expect_line(vm.dmesg_since(mark), line_re("module", "refused", "lpg_plain", "-", R_IMAGE_DIFFERS, "-"))
-    assert not loaded(vm, "lpg_plain")
+    leftover_verdict_then(vm, 2, f"{T}/samename/lpg_plain.lp.ko", R_IMAGE_DIFFERS)
 
 
 def test_skipped_hooks_without_any_verdict_are_refused(vm):
