@@ -317,7 +317,7 @@ static int parse_signer_info(const u8 *p, const u8 *end,
 
 int lpguard_parse_signers(const u8 *sig, size_t len,
 			  struct lpguard_signer *signers, int max,
-			  const char **reason)
+			  bool *carries_certs, const char **reason)
 {
 	const u8 *p = sig, *end = sig + len, *v, *sd, *sd_end;
 	size_t vl;
