@@ -8,10 +8,10 @@ For each unsigned MODULE.ko: the module, a livepatch made of it (its longest
 .modinfo entry other than name= and vermagic= overwritten in place by
 livepatch=Y), both signed the way scripts/sign-file signs (detached CMS, no
 certificates, no attributes) with an RSA and an ECDSA P-384 key, and with
-the RSA key by subject key id; the livepatch cut at every section boundary
-and at the section header table, and the signed livepatch cut at every
-boundary of its signature trailer. Keys are throwaway (openssl, in a
-temporary directory).
+the RSA key by subject key id. A module that is a livepatch as built is
+also cut at every section boundary and at the section header table, and,
+signed, at every boundary of its signature trailer. Keys are throwaway
+(openssl, in a temporary directory).
 
 Writes OUT/kparse/ (whole images: kparse_image, kparse_trailer, kparse_diff),
 OUT/kparse_modinfo/ (the .modinfo sections) and OUT/kparse_signers/ (the
@@ -54,7 +54,7 @@ def make_livepatch(img):
             entries.append((len(e), pos))
         pos += len(e) + 1
     if any(e.startswith(b"livepatch=") for e in img[off:off + size].split(b"\0")):
-        return img
+        return img  # as built
     n, at = max(entries)
     tag = b"livepatch=Y"
     if n < len(tag):
@@ -104,7 +104,8 @@ def main():
             if plain.endswith(MARKER):
                 raise SystemExit(f"{path} is signed; give the unsigned module")
             lp = make_livepatch(plain)
-            for label, img in ((base, plain), (base + "-lp", lp)):
+            native = lp is plain
+            for label, img in ((base, plain),) if native else ((base, plain), (base + "-lp", lp)):
                 put("kparse", label, img)
                 off, size = modinfo(img)
                 put("kparse_modinfo", label, img[off:off + size])
@@ -113,15 +114,17 @@ def main():
                     put("kparse", f"{label}-{k}", signed)
                     put("kparse_signers", f"{label}-{k}", sig)
 
+            if not native:
+                continue
             shoff, secs = sections(lp)
             cuts = {shoff} | {off for _, typ, off, size in secs if typ != 8}
             cuts |= {off + size for _, typ, off, size in secs if typ != 8}
             for c in sorted(x for x in cuts if 0 < x < len(lp)):
-                put("kparse", f"{base}-lp-cut{c}", lp[:c])
+                put("kparse", f"{base}-cut{c}", lp[:c])
             signed, sig = sign(lp, *keys["rsa"])
             n = len(lp)
             for c in (n, n + 1, n + len(sig) // 2, n + len(sig), len(signed) - len(MARKER), len(signed) - 1):
-                put("kparse", f"{base}-lp-rsa-cut{c}", signed[:c])
+                put("kparse", f"{base}-rsa-cut{c}", signed[:c])
 
 
 if __name__ == "__main__":
