@@ -102,7 +102,8 @@ inline std::string kernel_after_parse(const uint8_t *data, const lpguard_image &
 	Elf64_Shdr mod{};
 	for (unsigned i = 0; i < eh.e_shnum; i++) {
 		Elf64_Shdr sh = shdr(data, i);
-		if (i && sh.sh_type != SHT_NULL && sh.sh_type != SHT_NOBITS && !in_bounds(sh.sh_offset, sh.sh_size))
+		bool contents = sh.sh_type != SHT_NULL && sh.sh_type != SHT_NOBITS;
+		if (i && contents && !in_bounds(sh.sh_offset, sh.sh_size))
 			return "section " + std::to_string(i) + " out of bounds";
 		if (!std::strcmp(names + sh.sh_name, ".gnu.linkonce.this_module")) {
 			mods++;

@@ -51,9 +51,13 @@ struct elf64_sym {
 _Static_assert(sizeof(struct elf64_hdr) == sizeof(Elf64_Ehdr), "elf64_hdr");
 _Static_assert(sizeof(struct elf64_shdr) == sizeof(Elf64_Shdr), "elf64_shdr");
 _Static_assert(sizeof(struct elf64_sym) == sizeof(Elf64_Sym), "elf64_sym");
-_Static_assert(offsetof(struct elf64_hdr, e_shoff) == offsetof(Elf64_Ehdr, e_shoff), "e_shoff");
-_Static_assert(offsetof(struct elf64_hdr, e_shstrndx) == offsetof(Elf64_Ehdr, e_shstrndx), "e_shstrndx");
-_Static_assert(offsetof(struct elf64_shdr, sh_offset) == offsetof(Elf64_Shdr, sh_offset), "sh_offset");
-_Static_assert(offsetof(struct elf64_shdr, sh_link) == offsetof(Elf64_Shdr, sh_link), "sh_link");
+#define LPGUARD_SAME_OFFSET(kernel, glibc, field) \
+	_Static_assert(offsetof(kernel, field) == offsetof(glibc, field), #field)
+LPGUARD_SAME_OFFSET(struct elf64_hdr, Elf64_Ehdr, e_shoff);
+LPGUARD_SAME_OFFSET(struct elf64_hdr, Elf64_Ehdr, e_shstrndx);
+LPGUARD_SAME_OFFSET(struct elf64_shdr, Elf64_Shdr, sh_offset);
+LPGUARD_SAME_OFFSET(struct elf64_shdr, Elf64_Shdr, sh_link);
+LPGUARD_SAME_OFFSET(struct elf64_sym, Elf64_Sym, st_shndx);
+#undef LPGUARD_SAME_OFFSET
 
 #endif
