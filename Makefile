@@ -5,6 +5,7 @@
 #   make demo          the whole workflow on a local QEMU VM
 #   make test          every test: unit, ASan/UBSan, fuzz (short), config check, KUnit, QEMU
 #   make check         the fast unit subset
+#   make fuzz-long     every fuzz target for FUZZ_SECONDS (default 1800) each
 #   make kernel        the QEMU test kernel (lpguard built in)
 #   make KDIR=/path/to/linux-6.15.2 image-kernel   graft lpguard into a real image tree and build it
 #   make KDIR=/path/to/kernel-build module          the loadable lpguard.ko for a kernel without it
@@ -38,8 +39,9 @@ TEST_KEYS_OTHER := $(TEST)/keys-other
 TEST_KEYS_ECDSA := $(TEST)/keys-ecdsa
 TEST_SSH := $(TEST)/ssh
 
-.PHONY: all deps build check check-asan test test-config test-fuzz test-qemu test-artifacts kernel kernel-mod \
-	payload initramfs test-keys demo test-kernels test-kpatch kernel-kpatch test-loadable payload-mod kernel-kasan test-kasan image-kernel module bench clean distclean
+.PHONY: all deps build check check-asan test test-config test-fuzz fuzz-long test-qemu test-artifacts kernel kernel-mod \
+	payload initramfs test-keys demo test-kernels test-kpatch kernel-kpatch test-loadable payload-mod kernel-kasan \
+	test-kasan image-kernel module bench clean distclean
 
 all: build
 
@@ -74,6 +76,11 @@ check-asan: $(CMAKE_ASAN)/CMakeCache.txt $(SIGN_FILE)
 
 test-fuzz:
 	@if [ -x $(TOP)/tests/fuzz/run.sh ]; then $(TOP)/tests/fuzz/run.sh 20; else echo "test-fuzz: no fuzz targets yet"; fi
+
+# The nightly kind of run: every target for FUZZ_SECONDS (not part of `make test`).
+FUZZ_SECONDS ?= 1800
+fuzz-long:
+	$(TOP)/tests/fuzz/run.sh $(FUZZ_SECONDS)
 
 # ---- test keys, kernels, guest --------------------------------------------
 $(TEST_KEYS)/livepatch.der: | build

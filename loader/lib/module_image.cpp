@@ -23,6 +23,7 @@ namespace {
 
 constexpr std::size_t kEhdrSize = 64;
 constexpr std::size_t kShdrSize = 64;
+constexpr uint32_t kShtNull = 0;
 constexpr uint32_t kShtNobits = 8;
 constexpr uint16_t kEtRel = 1;
 constexpr uint16_t kShnLoreserve = 0xff00;
@@ -37,23 +38,21 @@ constexpr std::size_t kModuleNameLen = 56; // MODULE_NAME_LEN on 64-bit
 		    exit_code::input);
 }
 
+// Little-endian fields, bounds-checked.
 class Reader {
 public:
-	Reader(std::span<const uint8_t> d, bool big_endian) : d_(d), be_(big_endian) {}
+	explicit Reader(std::span<const uint8_t> d) : d_(d) {}
 	template <typename T> T get(std::size_t off) const
 	{
 		if (off > d_.size() || d_.size() - off < sizeof(T))
 			malformed("read past the end of the file at offset " + std::to_string(off));
 		T v = 0;
-		for (std::size_t i = 0; i < sizeof(T); i++) {
-			std::size_t idx = be_ ? i : sizeof(T) - 1 - i;
-			v = static_cast<T>((v << 8) | d_[off + idx]);
-		}
+		for (std::size_t i = sizeof(T); i-- > 0;)
+			v = static_cast<T>((v << 8) | d_[off + i]);
 		return v;
 	}
 private:
 	std::span<const uint8_t> d_;
-	bool be_;
 };
 
 bool in_bounds(uint64_t off, uint64_t len, std::size_t total)
@@ -90,9 +89,9 @@ std::optional<SignatureTrailer> parse_signature_trailer(std::span<const uint8_t>
 	std::size_t avail = rest - kModuleSignatureInfoLen;
 	if (sig_len == 0)
 		bad("signature length is zero");
-	if (sig_len > avail)
-		bad("signature length " + std::to_string(sig_len) + " exceeds the " +
-		    std::to_string(avail) + " bytes before the trailer");
+	if (sig_len >= avail) // the kernel's mod_check_sig(): the module itself cannot be empty
+		bad("signature length " + std::to_string(sig_len) + " leaves nothing of the " +
+		    std::to_string(avail) + " bytes before the trailer for the module");
 	SignatureTrailer t;
 	t.sig_len = sig_len;
 	t.payload_size = avail - sig_len;
@@ -132,11 +131,11 @@ std::vector<ElfSection> parse_elf_sections(std::span<const uint8_t> elf)
 		malformed("not an ELF file (bad magic)");
 	if (elf[4] != 2)
 		malformed("not a 64-bit ELF file (EI_CLASS " + std::to_string(elf[4]) + ")");
-	if (elf[5] != 1 && elf[5] != 2)
-		malformed("unknown ELF data encoding " + std::to_string(elf[5]));
-	if (elf[6] != 1)
-		malformed("unknown ELF version " + std::to_string(elf[6]));
-	Reader r(elf, elf[5] == 2);
+	// The image kernel is x86_64: lpguard refuses any other byte order. The
+	// kernel does not look at EI_VERSION, so neither does this.
+	if (elf[5] != 1)
+		malformed("not a little-endian ELF file (EI_DATA " + std::to_string(elf[5]) + ")");
+	Reader r(elf);
 	if (r.get<uint16_t>(16) != kEtRel)
 		malformed("ELF type " + std::to_string(r.get<uint16_t>(16)) +
 			  " is not a relocatable object (ET_REL), as kernel modules are");
@@ -160,14 +159,19 @@ std::vector<ElfSection> parse_elf_sections(std::span<const uint8_t> elf)
 		std::size_t h = shoff + std::size_t(i) * kShdrSize;
 		raw[i] = {r.get<uint32_t>(h), r.get<uint32_t>(h + 4), r.get<uint64_t>(h + 24),
 			  r.get<uint64_t>(h + 32)};
-		if (raw[i].type != kShtNobits && i != 0 && !in_bounds(raw[i].off, raw[i].size, elf.size()))
+		if (raw[i].type != kShtNull && raw[i].type != kShtNobits && i != 0 &&
+		    !in_bounds(raw[i].off, raw[i].size, elf.size()))
 			malformed("section " + std::to_string(i) + " (offset " + std::to_string(raw[i].off) +
 				  ", size " + std::to_string(raw[i].size) + ") lies outside the file");
 	}
 	const Raw &strtab = raw[shstrndx];
-	if (strtab.type == kShtNobits)
+	if (strtab.type == kShtNobits || strtab.size == 0)
 		malformed("section name table has no contents");
+	if (!in_bounds(strtab.off, strtab.size, elf.size()))
+		malformed("section name table lies outside the file");
 	auto names = elf.subspan(strtab.off, strtab.size);
+	if (names.back() != 0)
+		malformed("section name table is not NUL-terminated");
 
 	std::vector<ElfSection> out;
 	out.reserve(shnum);
@@ -176,15 +180,10 @@ std::vector<ElfSection> parse_elf_sections(std::span<const uint8_t> elf)
 		s.type = raw[i].type;
 		s.offset = raw[i].off;
 		s.size = raw[i].size;
-		if (i != 0) {
-			if (raw[i].name >= names.size())
-				malformed("section " + std::to_string(i) + " name offset is outside the name table");
-			auto rest = names.subspan(raw[i].name);
-			auto nul = std::find(rest.begin(), rest.end(), uint8_t(0));
-			if (nul == rest.end())
-				malformed("section " + std::to_string(i) + " name is not NUL-terminated");
-			s.name.assign(rest.begin(), nul);
-		}
+		if (raw[i].name >= names.size())
+			malformed("section " + std::to_string(i) + " name offset is outside the name table");
+		auto rest = names.subspan(raw[i].name);
+		s.name.assign(rest.begin(), std::find(rest.begin(), rest.end(), uint8_t(0)));
 		out.push_back(std::move(s));
 	}
 	return out;
@@ -201,12 +200,12 @@ std::vector<std::pair<std::string, std::string>> parse_modinfo(std::span<const u
 	while (i < sec.size()) {
 		auto nul = std::find(sec.begin() + i, sec.end(), uint8_t(0));
 		std::size_t end = nul - sec.begin();
+		// Entries that are not key=value match no tag in the kernel either.
 		if (end > i) {
 			std::string entry(sec.begin() + i, nul);
 			auto eq = entry.find('=');
-			if (eq == std::string::npos || eq == 0)
-				malformed(".modinfo entry \"" + entry.substr(0, 64) + "\" is not key=value");
-			out.emplace_back(entry.substr(0, eq), entry.substr(eq + 1));
+			if (eq != std::string::npos && eq != 0)
+				out.emplace_back(entry.substr(0, eq), entry.substr(eq + 1));
 		}
 		i = end + 1;
 	}
@@ -261,32 +260,34 @@ ModuleImage parse_module_view(std::span<const uint8_t> all)
 	}
 	if (!modinfo)
 		malformed("no .modinfo section; this is not a kernel module");
+	if (!in_bounds(modinfo->offset, modinfo->size, payload.size()))
+		malformed(".modinfo lies outside the file");
 	m.modinfo = parse_modinfo(payload.subspan(modinfo->offset, modinfo->size));
+	// The first entry of a tag counts, as with the kernel's get_modinfo().
+	bool have_vermagic = false;
 	std::optional<std::string> info_name;
 	for (const auto &[k, v] : m.modinfo) {
-		if (k == "vermagic") {
-			if (!m.vermagic.empty())
-				malformed(".modinfo has two vermagic entries");
+		if (k == "vermagic" && !have_vermagic) {
 			m.vermagic = v;
-		} else if (k == "livepatch") {
-			if (m.livepatch)
-				malformed(".modinfo has two livepatch entries");
+			have_vermagic = true;
+		} else if (k == "livepatch" && !m.livepatch) {
 			m.livepatch = v;
-		} else if (k == "name") {
-			if (info_name)
-				malformed(".modinfo has two name entries");
+		} else if (k == "name" && !info_name) {
 			info_name = v;
 		}
 	}
-	if (this_module)
-		m.name = parse_this_module_name(payload.subspan(this_module->offset, this_module->size));
-	if (info_name && !m.name.empty() && *info_name != m.name)
+	if (info_name && info_name->size() >= kModuleNameLen)
+		malformed(".modinfo name= is longer than the " + std::to_string(kModuleNameLen - 1) +
+			  " characters of a kernel module name");
+	if (!this_module)
+		malformed("no .gnu.linkonce.this_module section (struct module); the kernel refuses modules without one");
+	if (!in_bounds(this_module->offset, this_module->size, payload.size()))
+		malformed(".gnu.linkonce.this_module lies outside the file");
+	m.name = parse_this_module_name(payload.subspan(this_module->offset, this_module->size));
+	// lpguard refuses a module whose name= is not its struct module name.
+	if (info_name && !info_name->empty() && *info_name != m.name)
 		malformed("module name \"" + m.name + "\" in .gnu.linkonce.this_module differs from name=\"" +
 			  *info_name + "\" in .modinfo");
-	if (m.name.empty() && info_name)
-		m.name = *info_name;
-	if (m.name.empty())
-		malformed("no module name (.gnu.linkonce.this_module and .modinfo name= are missing)");
 	return m;
 }
 

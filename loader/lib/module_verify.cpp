@@ -21,10 +21,45 @@ namespace {
 		    "re-sign the module with cvm-cli sign or scripts/sign-file", exit_code::input);
 }
 
+// The encoding rules lpguard's own walk of the blob holds it to (and DER
+// requires), where OpenSSL, which reads BER, is more lenient: definite
+// lengths of at most 3 length bytes, tag numbers below 31, SEQUENCE and SET
+// constructed, every other universal type primitive. Constructed encodings
+// are checked down to @depth levels.
+bool strict_der(std::span<const uint8_t> d, int depth)
+{
+	while (!d.empty()) {
+		if (d.size() < 2 || (d[0] & 0x1f) == 0x1f)
+			return false;
+		uint8_t tag = d[0];
+		std::size_t len = d[1], hdr = 2;
+		if (len & 0x80) {
+			std::size_t n = len & 0x7f;
+			if (n == 0 || n > 3 || d.size() < 2 + n)
+				return false;
+			len = 0;
+			for (std::size_t i = 0; i < n; i++)
+				len = (len << 8) | d[2 + i];
+			hdr += n;
+		}
+		if (len > d.size() - hdr)
+			return false;
+		bool constructed = tag & 0x20;
+		if ((tag & 0xc0) == 0 && constructed != ((tag & 0x1f) == 16 || (tag & 0x1f) == 17))
+			return false;
+		if (constructed && (depth == 0 || !strict_der(d.subspan(hdr, len), depth - 1)))
+			return false;
+		d = d.subspan(hdr + len);
+	}
+	return true;
+}
+
 ossl::Cms decode(std::span<const uint8_t> der)
 {
 	if (der.empty())
 		bad_pkcs7("empty");
+	if (!strict_der(der, 32))
+		bad_pkcs7("not DER: indefinite or oversized length, high tag number, or wrongly constructed element");
 	ERR_clear_error();
 	const unsigned char *p = der.data();
 	ossl::Cms cms(d2i_CMS_ContentInfo(nullptr, &p, static_cast<long>(der.size())));
@@ -77,6 +112,8 @@ ModuleSignature parse_pkcs7_signer(std::span<const uint8_t> der)
 	ModuleSignature s;
 	s.hash_algo = lower(sn);
 	if (keyid) {
+		if (ASN1_STRING_length(keyid) <= 0)
+			bad_pkcs7("empty subject key identifier");
 		s.key_id_hex = ossl::hex(ASN1_STRING_get0_data(keyid), std::size_t(ASN1_STRING_length(keyid)));
 		s.signer = "";
 	} else {

@@ -66,6 +66,17 @@ EVP_PKEY *load_key(const TestKeys &k)
 	return p;
 }
 
+std::string parse_error(const std::vector<uint8_t> &bytes)
+{
+	try {
+		ModuleImage::from_bytes(bytes);
+	} catch (const Error &e) {
+		return e.what();
+	}
+	FAIL("the image was accepted");
+	return "";
+}
+
 VerifyResult verify_with(const std::vector<uint8_t> &bytes, std::initializer_list<const TestKeys *> keys)
 {
 	std::vector<Certificate> certs;
@@ -74,7 +85,125 @@ VerifyResult verify_with(const std::vector<uint8_t> &bytes, std::initializer_lis
 	return verify_module(ModuleImage::from_bytes(bytes), certs);
 }
 
+// A DER element, for editing signatures: constructed ones by their children.
+struct Der {
+	uint8_t tag = 0;
+	std::vector<uint8_t> body; // primitive contents
+	std::vector<Der> kids;     // constructed contents
+
+	static Der parse(const uint8_t *&p, const uint8_t *end)
+	{
+		REQUIRE(end - p >= 2);
+		Der d;
+		d.tag = *p++;
+		std::size_t len = *p++;
+		if (len & 0x80) {
+			int n = len & 0x7f;
+			for (len = 0; n--;)
+				len = (len << 8) | *p++;
+		}
+		REQUIRE(len <= std::size_t(end - p));
+		const uint8_t *q = p, *qend = p + len;
+		if (d.tag & 0x20)
+			while (q < qend)
+				d.kids.push_back(parse(q, qend));
+		else
+			d.body.assign(q, qend);
+		p = qend;
+		return d;
+	}
+	static Der parse(const std::vector<uint8_t> &b)
+	{
+		const uint8_t *p = b.data();
+		return parse(p, b.data() + b.size());
+	}
+	std::vector<uint8_t> encode(bool indefinite = false) const
+	{
+		std::vector<uint8_t> c = body;
+		for (const auto &k : kids) {
+			auto e = k.encode();
+			c.insert(c.end(), e.begin(), e.end());
+		}
+		std::vector<uint8_t> out{tag};
+		if (indefinite) {
+			out.push_back(0x80);
+			c.insert(c.end(), {0, 0});
+		} else if (c.size() < 0x80) {
+			out.push_back(uint8_t(c.size()));
+		} else if (c.size() < 0x100) {
+			out.insert(out.end(), {0x81, uint8_t(c.size())});
+		} else {
+			out.insert(out.end(), {0x82, uint8_t(c.size() >> 8), uint8_t(c.size())});
+		}
+		out.insert(out.end(), c.begin(), c.end());
+		return out;
+	}
+	// SignedData's last element: the SignerInfos SET.
+	Der &signer_infos() { return kids.at(1).kids.at(0).kids.back(); }
+};
+
+// Splits a signed module into payload and blob, and joins them again.
+std::pair<std::vector<uint8_t>, std::vector<uint8_t>> split_signed(const std::vector<uint8_t> &m)
+{
+	auto t = parse_signature_trailer(m);
+	REQUIRE(t);
+	return {{m.begin(), m.begin() + long(t->payload_size)},
+		{m.begin() + long(t->sig_offset), m.begin() + long(t->sig_offset + t->sig_len)}};
+}
+
+std::vector<uint8_t> join_signed(std::vector<uint8_t> payload, const std::vector<uint8_t> &blob)
+{
+	payload.insert(payload.end(), blob.begin(), blob.end());
+	auto t = make_signature_trailer(blob.size());
+	payload.insert(payload.end(), t.begin(), t.end());
+	return payload;
+}
+
 } // namespace
+
+// OpenSSL reads BER; lpguard reads the signer identifiers with its own strict
+// DER walk and refuses what it cannot read, so lp-load and cvm-cli refuse
+// these too rather than promise a load the kernel refuses.
+TEST_CASE("signatures that are not the DER lpguard reads are refused", "[verify]")
+{
+	const auto &k = test_keys("rsa");
+	auto [payload, blob] = split_signed(signed_module(k));
+	REQUIRE(Der::parse(blob).encode() == blob);
+	REQUIRE(parse_pkcs7_signer(blob).serial_hex == Certificate::from_file(k.crt).serial_hex());
+
+	SECTION("SignerInfos SET without its constructed bit") {
+		auto d = Der::parse(blob);
+		REQUIRE(d.signer_infos().tag == 0x31);
+		d.signer_infos().tag = 0x11;
+		CHECK_THAT(parse_error(join_signed(payload, d.encode())), ContainsSubstring("not DER"));
+	}
+	SECTION("indefinite length") {
+		auto m = join_signed(payload, Der::parse(blob).encode(true));
+		CHECK_THAT(parse_error(m), ContainsSubstring("not DER"));
+	}
+	SECTION("a length of four bytes") {
+		auto d = Der::parse(blob).encode();
+		std::vector<uint8_t> four{0x30, 0x84, 0, 0, uint8_t((d.size() - 4) >> 8), uint8_t(d.size() - 4)};
+		four.insert(four.end(), d.begin() + 4, d.end());
+		CHECK_THAT(parse_error(join_signed(payload, four)), ContainsSubstring("not DER"));
+	}
+}
+
+TEST_CASE("a signer key id must not be empty", "[verify]")
+{
+	const auto &k = test_keys("rsa");
+	EVP_PKEY *pkey = load_key(k);
+	auto cert = Certificate::from_file(k.crt);
+	auto m = raw_sign(build_module().bytes, pkey, static_cast<X509 *>(cert.x509()), EVP_sha256(),
+			  CMS_NOCERTS | CMS_NOATTR | CMS_USE_KEYID);
+	EVP_PKEY_free(pkey);
+	auto [payload, blob] = split_signed(m);
+	auto d = Der::parse(blob);
+	Der &sid = d.signer_infos().kids.at(0).kids.at(1);
+	REQUIRE(sid.tag == 0x80);
+	sid.body.clear(); // lpguard refuses an empty subjectKeyIdentifier
+	CHECK_THAT(parse_error(join_signed(payload, d.encode())), ContainsSubstring("empty subject key identifier"));
+}
 
 TEST_CASE("a module signed by the livepatch key verifies", "[verify]")
 {

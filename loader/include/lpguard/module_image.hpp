@@ -31,7 +31,7 @@ struct ModuleImage {
 
 	std::vector<uint8_t> bytes;     // the whole file as read
 	std::size_t payload_size = 0;   // bytes covered by the signature (== bytes.size() when unsigned)
-	std::string name;               // module name (.gnu.linkonce.this_module, else modinfo name=)
+	std::string name;               // module name (.gnu.linkonce.this_module; a non-empty modinfo name= must match)
 	std::string vermagic;           // modinfo vermagic=
 	std::optional<std::string> livepatch; // modinfo livepatch= value, when present (any value counts)
 	std::vector<std::pair<std::string, std::string>> modinfo; // all .modinfo key=value pairs, in order

@@ -47,7 +47,8 @@ struct ElfSection {
 // every header, section and name. Returns its sections.
 std::vector<ElfSection> parse_elf_sections(std::span<const uint8_t> elf);
 
-// Splits a .modinfo section into key=value pairs.
+// Splits a .modinfo section into key=value pairs; entries that are not
+// key=value are skipped, as the kernel's tag lookup never matches them.
 std::vector<std::pair<std::string, std::string>> parse_modinfo(std::span<const uint8_t> section);
 
 // Reads the module name out of .gnu.linkonce.this_module (struct module).
