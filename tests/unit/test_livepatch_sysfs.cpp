@@ -3,8 +3,8 @@
 #include <catch2/catch_test_macros.hpp>
 
 #include "fakesys/fake_kernel.hpp"
-#include "lpguard/error.hpp"
-#include "lpguard/livepatch_sysfs.hpp"
+#include "lpguard/core/error.hpp"
+#include "lpguard/guest/livepatch_sysfs.hpp"
 
 using fakesys::FakeTree;
 

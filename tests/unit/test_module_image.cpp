@@ -4,9 +4,8 @@
 #include <catch2/catch_test_macros.hpp>
 #include <catch2/matchers/catch_matchers_string.hpp>
 
-#include "lpguard/exit_codes.hpp"
-#include "lpguard/module_image.hpp"
-#include "lpguard/module_parse.hpp"
+#include "lpguard/core/module_image.hpp"
+#include "lpguard/core/module_parse.hpp"
 #include "test_module_builder.hpp"
 
 using namespace lpguard;
@@ -20,7 +19,7 @@ std::string parse_error(std::vector<uint8_t> bytes)
 	try {
 		ModuleImage::from_bytes(std::move(bytes));
 	} catch (const Error &e) {
-		CHECK(e.exit_code() == exit_code::input);
+		CHECK(e.kind() == Kind::input);
 		return e.what();
 	}
 	FAIL("the image was accepted");
@@ -222,4 +221,12 @@ TEST_CASE("strip_signatures removes stacked signatures", "[module][signature]")
 		b.insert(b.end(), t.begin(), t.end());
 	}
 	CHECK(strip_signatures(b).size() == 64);
+}
+
+TEST_CASE("vermagic_release is the first word of the vermagic, for deploy and the pre-check alike", "[image]")
+{
+	CHECK(vermagic_release("6.12.117 SMP preempt mod_unload ") == "6.12.117");
+	CHECK(vermagic_release("6.12.117\tSMP") == "6.12.117");
+	CHECK(vermagic_release("6.15.2") == "6.15.2");
+	CHECK(vermagic_release("") == "");
 }

@@ -13,7 +13,7 @@
 #include <filesystem>
 #include <string>
 
-#include "lpguard/keygen.hpp"
+#include "lpguard/host/keygen.hpp"
 
 namespace lpguard::test {
 

@@ -21,8 +21,8 @@
 #include <thread>
 #include <vector>
 
-#include "lpguard/kmod_loader.hpp"
-#include "lpguard/livepatch_sysfs.hpp"
+#include "lpguard/guest/kmod_loader.hpp"
+#include "lpguard/guest/livepatch_sysfs.hpp"
 
 namespace fakesys {
 
