@@ -68,8 +68,8 @@ int main(int argc, char **argv)
 	for (int i = 0; i < trials; i++)
 		lengths.emplace_back(dist(rng));
 
-	const lpguard::Backoff lpload{};                              // 1 ms doubling to 20 ms
-	const lpguard::Backoff kpatch = lpguard::Backoff::fixed(1s);  // kpatch: sleep 1 s between reads
+	const lpguard::Backoff lpload{};			     // 1 ms doubling to 20 ms
+	const lpguard::Backoff kpatch = lpguard::Backoff::fixed(1s); // kpatch: sleep 1 s between reads
 	std::vector<double> a, b;
 	for (int i = 0; i < trials; i++) {
 		a.push_back(run_one(lpload, lengths[i], 2 * i));

@@ -121,8 +121,7 @@ std::vector<Certificate> Certificate::parse_all(const std::vector<uint8_t> &data
 	while (p < end) {
 		X509 *x = d2i_X509(nullptr, &p, static_cast<long>(end - p));
 		if (!x)
-			bad_cert("invalid DER certificate", ossl::last_error() + " at byte " +
-				 std::to_string(p - data.data()));
+			bad_cert("invalid DER certificate", ossl::last_error() + " at byte " + std::to_string(p - data.data()));
 		auto impl = std::make_unique<Impl>();
 		impl->x.reset(x);
 		out.push_back(Certificate(std::move(impl)));
@@ -140,7 +139,8 @@ static std::vector<uint8_t> read_certificate(const std::filesystem::path &path)
 Certificate Certificate::from_file(const std::filesystem::path &path)
 {
 	auto data = read_certificate(path);
-	return with_path(path, [&] { return std::move(parse_all(data).front()); }, " in ");
+	auto first = [&] { return std::move(parse_all(data).front()); };
+	return with_path(path, first, " in ");
 }
 
 std::vector<Certificate> Certificate::load_all(const std::filesystem::path &file_or_dir)
@@ -148,7 +148,8 @@ std::vector<Certificate> Certificate::load_all(const std::filesystem::path &file
 	std::error_code ec;
 	if (!std::filesystem::is_directory(file_or_dir, ec)) {
 		auto data = read_certificate(file_or_dir);
-		return with_path(file_or_dir, [&] { return parse_all(data); }, " in ");
+		auto all = [&] { return parse_all(data); };
+		return with_path(file_or_dir, all, " in ");
 	}
 	std::vector<std::filesystem::path> files;
 	for (const auto &ent : std::filesystem::directory_iterator(file_or_dir, ec)) {

@@ -51,6 +51,7 @@ public:
 		}
 		return v;
 	}
+
 private:
 	std::span<const uint8_t> d_;
 	bool be_;
@@ -86,7 +87,7 @@ std::optional<SignatureTrailer> parse_signature_trailer(std::span<const uint8_t>
 			bad("struct module_signature byte " + std::to_string(i) +
 			    " is not zero as PKCS#7 signatures require");
 	uint32_t sig_len = (uint32_t(ms[8]) << 24) | (uint32_t(ms[9]) << 16) |
-			   (uint32_t(ms[10]) << 8) | uint32_t(ms[11]);
+		(uint32_t(ms[10]) << 8) | uint32_t(ms[11]);
 	std::size_t avail = rest - kModuleSignatureInfoLen;
 	if (sig_len == 0)
 		bad("signature length is zero");
@@ -128,7 +129,9 @@ std::vector<ElfSection> parse_elf_sections(std::span<const uint8_t> elf)
 {
 	if (elf.size() < kEhdrSize)
 		malformed("file is " + std::to_string(elf.size()) + " bytes, shorter than an ELF header");
-	if (std::memcmp(elf.data(), "\x7f" "ELF", 4) != 0)
+	if (std::memcmp(elf.data(), "\x7f"
+				    "ELF",
+			4) != 0)
 		malformed("not an ELF file (bad magic)");
 	if (elf[4] != 2)
 		malformed("not a 64-bit ELF file (EI_CLASS " + std::to_string(elf[4]) + ")");
@@ -154,7 +157,10 @@ std::vector<ElfSection> parse_elf_sections(std::span<const uint8_t> elf)
 	if (shstrndx == 0 || shstrndx >= shnum)
 		malformed("section name table index " + std::to_string(shstrndx) + " is out of range");
 
-	struct Raw { uint32_t name, type; uint64_t off, size; };
+	struct Raw {
+		uint32_t name, type;
+		uint64_t off, size;
+	};
 	std::vector<Raw> raw(shnum);
 	for (uint16_t i = 0; i < shnum; i++) {
 		std::size_t h = shoff + std::size_t(i) * kShdrSize;
@@ -249,8 +255,9 @@ ModuleImage parse_module_view(std::span<const uint8_t> all)
 
 	const ElfSection *modinfo = nullptr, *this_module = nullptr;
 	for (const auto &s : sections) {
-		const ElfSection **slot = s.name == ".modinfo" ? &modinfo
-			: s.name == ".gnu.linkonce.this_module" ? &this_module : nullptr;
+		const ElfSection **slot = s.name == ".modinfo"	? &modinfo
+			: s.name == ".gnu.linkonce.this_module" ? &this_module
+								: nullptr;
 		if (!slot)
 			continue;
 		if (*slot)

@@ -129,9 +129,10 @@ VerifyResult verify_module(const ModuleImage &image, const std::vector<Certifica
 		std::string why = ossl::last_error();
 		if (ERR_GET_LIB(e) == ERR_LIB_CMS && ERR_GET_REASON(e) == CMS_R_SIGNER_CERTIFICATE_NOT_FOUND)
 			r.reason = "signed by a key none of the given certificates match (signer " +
-				   (image.signature->signer.empty() ? "key id " + image.signature->key_id_hex
-								    : "\"" + image.signature->signer + "\" serial " +
-									      image.signature->serial_hex) + ")";
+				(image.signature->signer.empty() ? "key id " + image.signature->key_id_hex
+								 : "\"" + image.signature->signer + "\" serial " +
+						 image.signature->serial_hex) +
+				")";
 		else
 			r.reason = "signature does not match the module contents or the signer key (" + why + ")";
 		return r;

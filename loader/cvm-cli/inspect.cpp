@@ -31,8 +31,7 @@ void add_inspect_command(CLI::App &app)
 		std::error_code ec;
 		if (cert_paths.empty() && std::filesystem::exists(kDefaultCert, ec))
 			cert_paths.push_back(kDefaultCert);
-		nlohmann::json verification = {{"verified", nullptr}, {"reason", nullptr}, {"signer", nullptr},
-					       {"certificates", cert_paths}};
+		nlohmann::json verification = {{"verified", nullptr}, {"reason", nullptr}, {"signer", nullptr}, {"certificates", cert_paths}};
 		if (cert_paths.empty()) {
 			verification["reason"] = "no certificate given (--cert)";
 		} else {

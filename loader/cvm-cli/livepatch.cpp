@@ -57,6 +57,7 @@ public:
 		std::filesystem::remove_all(path_, ec);
 	}
 	const std::filesystem::path &path() const { return path_; }
+
 private:
 	std::filesystem::path path_;
 };
@@ -80,8 +81,7 @@ void run_livepatch(const Common &c, const std::string &provider, const Transport
 {
 	auto image = lpguard::ModuleImage::from_file(c.patch);
 	if (!image.is_livepatch())
-		throw lpguard::Error("refusing " + c.patch, "it is not a livepatch: no livepatch= tag in .modinfo, module \"" +
-				     image.name + "\" would load as an ordinary module",
+		throw lpguard::Error("refusing " + c.patch, "it is not a livepatch: no livepatch= tag in .modinfo, module \"" + image.name + "\" would load as an ordinary module",
 				     "build it as a livepatch with kpatch-build, or add MODULE_INFO(livepatch, \"Y\")",
 				     lpguard::Kind::refused);
 	auto key = lpguard::SigningKey::load(c.key, c.cert);
@@ -97,13 +97,13 @@ void run_livepatch(const Common &c, const std::string &provider, const Transport
 	std::size_t payload = lpguard::sign_module(image, key, c.hash, &appendix);
 	auto signed_path = tmp.path() / (image.name + ".ko");
 	lpguard::write_file_atomic(signed_path, {std::span<const uint8_t>(image.bytes.data(), payload), appendix}, 0600,
-				  lpguard::Durability::volatile_);
+				   lpguard::Durability::volatile_);
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned md_len = 0;
 	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
 	bool ok = ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr) &&
-		  EVP_DigestUpdate(ctx, image.bytes.data(), payload) &&
-		  EVP_DigestUpdate(ctx, appendix.data(), appendix.size()) && EVP_DigestFinal_ex(ctx, md, &md_len);
+		EVP_DigestUpdate(ctx, image.bytes.data(), payload) &&
+		EVP_DigestUpdate(ctx, appendix.data(), appendix.size()) && EVP_DigestFinal_ex(ctx, md, &md_len);
 	EVP_MD_CTX_free(ctx);
 	if (!ok)
 		throw lpguard::Error("cannot hash the signed patch", "EVP_Digest failed", "report this as a bug",
@@ -132,16 +132,13 @@ void run_livepatch(const Common &c, const std::string &provider, const Transport
 			cmds.push_back(line);
 		nlohmann::json j = {{"provider", provider},
 				    {"target", c.target},
-				    {"patch", {{"path", c.patch}, {"name", image.name}, {"vermagic", image.vermagic},
-					       {"sha256_signed", sha}}},
+				    {"patch", {{"path", c.patch}, {"name", image.name}, {"vermagic", image.vermagic}, {"sha256_signed", sha}}},
 				    {"dry_run", c.dry_run},
 				    {"commands", cmds},
-				    {"guest_release", res.guest_release.empty() ? nlohmann::json(nullptr)
-									       : nlohmann::json(res.guest_release)},
+				    {"guest_release", res.guest_release.empty() ? nlohmann::json(nullptr) : nlohmann::json(res.guest_release)},
 				    {"guest_status", res.guest_status},
 				    {"lp_load", res.lp_load},
-				    {"lp_load_exit", res.lp_load_exit < 0 ? nlohmann::json(nullptr)
-									  : nlohmann::json(res.lp_load_exit)},
+				    {"lp_load_exit", res.lp_load_exit < 0 ? nlohmann::json(nullptr) : nlohmann::json(res.lp_load_exit)},
 				    {"exit_code", exit_code(res.kind)},
 				    {"message", res.message}};
 		lpguard::print_json(std::cout, j);

@@ -82,7 +82,7 @@ RemovalFailure *remove_one(const LivepatchSysfs &sys, ModuleLoader &loader, cons
 				why = "still registered in /sys/kernel/livepatch";
 			else if (in_use)
 				why = "still in use (refcnt " + std::to_string(*m->refcnt) +
-				      (m->holders.empty() ? "" : ", held by " + join(m->holders)) + ")";
+					(m->holders.empty() ? "" : ", held by " + join(m->holders)) + ")";
 			else
 				why = "rmmod keeps failing: " + std::string(std::strerror(last_err));
 			rep.failed.push_back({name, last_err ? errno_name(last_err) : "", why});
@@ -127,8 +127,8 @@ ApplyReport apply_patch(const LivepatchSysfs &sys, ModuleLoader &loader, const A
 	std::string log_before;
 	auto refuse = [&](int err) {
 		auto decision = (err == EPERM || err == EKEYREJECTED || err == EINVAL)
-					? last_lpguard_decision(sys, req.name, req.sha256, log_before)
-					: std::nullopt;
+			? last_lpguard_decision(sys, req.name, req.sha256, log_before)
+			: std::nullopt;
 		r.refusal = explain_insert_error(err, req.name, decision);
 		r.result = "refused";
 		r.kind = Kind::refused;
@@ -158,7 +158,8 @@ ApplyReport apply_patch(const LivepatchSysfs &sys, ModuleLoader &loader, const A
 		r.result = "failed";
 		r.kind = Kind::system;
 		r.message = "loaded " + req.name + " but it registered no livepatch in /sys/kernel/livepatch "
-			    "(check dmesg; remove it with rmmod " + req.name + ")";
+						   "(check dmesg; remove it with rmmod " +
+			req.name + ")";
 		r.active_after = enabled_patches(sys);
 		return r;
 	}
@@ -179,7 +180,7 @@ ApplyReport apply_patch(const LivepatchSysfs &sys, ModuleLoader &loader, const A
 				r.result = "revert-failed";
 				r.kind = Kind::revert_failed;
 				r.message = "transition of " + req.name + " timed out (" + blockers +
-					    ") and reverting failed: " + e.what();
+					") and reverting failed: " + e.what();
 				r.active_after = enabled_patches(sys);
 				return r;
 			}
@@ -192,9 +193,9 @@ ApplyReport apply_patch(const LivepatchSysfs &sys, ModuleLoader &loader, const A
 				r.result = "revert-failed";
 				r.kind = Kind::revert_failed;
 				r.message = "transition of " + req.name + " timed out (" + blockers +
-					    ") and its revert is still running after " +
-					    std::to_string((int)ms(rt.elapsed)) +
-					    " ms (watch 'lp-load status'; the kernel finishes it when the tasks move)";
+					") and its revert is still running after " +
+					std::to_string((int)ms(rt.elapsed)) +
+					" ms (watch 'lp-load status'; the kernel finishes it when the tasks move)";
 				r.active_after = enabled_patches(sys);
 				return r;
 			}
@@ -208,19 +209,19 @@ ApplyReport apply_patch(const LivepatchSysfs &sys, ModuleLoader &loader, const A
 				r.result = "revert-failed";
 				r.kind = Kind::revert_failed;
 				r.message = "transition of " + req.name + " timed out (" + blockers +
-					    "); it was reverted but its module is still loaded: " +
-					    (freed ? cleanup_line(gone) : "patch still registered") +
-					    " (retry with 'lp-load disable')";
+					"); it was reverted but its module is still loaded: " +
+					(freed ? cleanup_line(gone) : "patch still registered") +
+					" (retry with 'lp-load disable')";
 				return r;
 			}
 			r.result = "reverted";
 			r.kind = Kind::reverted;
 			r.message = "transition of " + req.name + " did not finish within " +
-				    std::to_string((int)ms(req.wait.timeout)) + " ms (" + blockers +
-				    "); reverted and removed it, " +
-				    (r.active_after.empty() ? std::string("kernel unpatched")
-							    : "active: " + join(r.active_after)) +
-				    " (retry when those tasks are idle, or raise --timeout)";
+				std::to_string((int)ms(req.wait.timeout)) + " ms (" + blockers +
+				"); reverted and removed it, " +
+				(r.active_after.empty() ? std::string("kernel unpatched")
+							: "active: " + join(r.active_after)) +
+				" (retry when those tasks are idle, or raise --timeout)";
 			return r;
 		}
 	}
@@ -229,7 +230,7 @@ ApplyReport apply_patch(const LivepatchSysfs &sys, ModuleLoader &loader, const A
 		r.result = "failed";
 		r.kind = Kind::system;
 		r.message = "livepatch " + req.name + " was disabled during its transition by someone else "
-			    "(check 'lp-load status' and dmesg)";
+						      "(check 'lp-load status' and dmesg)";
 		r.active_after = enabled_patches(sys);
 		return r;
 	}
@@ -254,7 +255,7 @@ ApplyReport apply_patch(const LivepatchSysfs &sys, ModuleLoader &loader, const A
 		r.result = "cleanup-failed";
 		r.kind = Kind::cleanup;
 		r.message = req.name + " is active, but replaced modules could not be removed: " +
-			    cleanup_line(r.cleanup) + " (remove them with 'lp-load list' then rmmod)";
+			cleanup_line(r.cleanup) + " (remove them with 'lp-load list' then rmmod)";
 		return r;
 	}
 	r.result = "applied";
@@ -277,7 +278,7 @@ DisableReport disable_patches(const LivepatchSysfs &sys, ModuleLoader &loader, c
 		r.result = "failed";
 		r.kind = Kind::refused;
 		r.message = "cannot disable: livepatch " + *busy +
-			    " is in transition (wait for it to finish ('lp-load status') and retry)";
+			" is in transition (wait for it to finish ('lp-load status') and retry)";
 		return r;
 	}
 	auto active = enabled_patches(sys);
@@ -287,7 +288,7 @@ DisableReport disable_patches(const LivepatchSysfs &sys, ModuleLoader &loader, c
 		r.kind = r.cleanup.ok() ? Kind::not_found : Kind::cleanup;
 		r.message = r.cleanup.ok() ? "no active livepatch, nothing to disable"
 					   : "no active livepatch; leftover modules could not be removed: " +
-						     cleanup_line(r.cleanup);
+				cleanup_line(r.cleanup);
 		return r;
 	}
 	for (const auto &name : active) {
@@ -315,9 +316,9 @@ DisableReport disable_patches(const LivepatchSysfs &sys, ModuleLoader &loader, c
 			r.result = reversed ? "reverted" : "revert-failed";
 			r.kind = reversed ? Kind::reverted : Kind::revert_failed;
 			r.message = "disabling " + name + " did not finish within " +
-				    std::to_string((int)ms(wait.timeout)) + " ms (" + blockers + "); " +
-				    (reversed ? "re-enabled it, the patch stays active (retry when those tasks are idle)"
-					      : "its re-enable did not finish either (watch 'lp-load status')");
+				std::to_string((int)ms(wait.timeout)) + " ms (" + blockers + "); " +
+				(reversed ? "re-enabled it, the patch stays active (retry when those tasks are idle)"
+					  : "its re-enable did not finish either (watch 'lp-load status')");
 			return r;
 		}
 		r.transition_ms = ms(t.elapsed);
@@ -329,7 +330,7 @@ DisableReport disable_patches(const LivepatchSysfs &sys, ModuleLoader &loader, c
 		r.result = "cleanup-failed";
 		r.kind = Kind::cleanup;
 		r.message = "disabled " + join(r.disabled) + ", but modules could not be removed: " +
-			    cleanup_line(r.cleanup);
+			cleanup_line(r.cleanup);
 		return r;
 	}
 	r.result = "disabled";
@@ -340,8 +341,7 @@ DisableReport disable_patches(const LivepatchSysfs &sys, ModuleLoader &loader, c
 
 nlohmann::json to_json(const TaskState &t)
 {
-	return {{"pid", t.pid}, {"tid", t.tid}, {"comm", json_text(t.comm)}, {"patch_state", t.patch_state},
-		{"stack", t.stack}};
+	return {{"pid", t.pid}, {"tid", t.tid}, {"comm", json_text(t.comm)}, {"patch_state", t.patch_state}, {"stack", t.stack}};
 }
 
 nlohmann::json to_json(const CleanupReport &c)
@@ -369,10 +369,7 @@ nlohmann::json to_json(const ApplyReport &r)
 		refusal = {{"errno", r.refusal->errno_name},
 			   {"reason", r.refusal->why},
 			   {"todo", r.refusal->todo},
-			   {"lpguard", r.refusal->lpguard ? nlohmann::json{{"verdict", r.refusal->lpguard->verdict},
-									    {"reason", json_text(r.refusal->lpguard->reason)},
-									    {"line", json_text(r.refusal->lpguard->raw)}}
-							   : nlohmann::json(nullptr)}};
+			   {"lpguard", r.refusal->lpguard ? nlohmann::json{{"verdict", r.refusal->lpguard->verdict}, {"reason", json_text(r.refusal->lpguard->reason)}, {"line", json_text(r.refusal->lpguard->raw)}} : nlohmann::json(nullptr)}};
 	}
 	return {{"command", "apply"},
 		{"result", r.result},

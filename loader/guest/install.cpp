@@ -43,8 +43,7 @@ InstalledPatch install_patch(const LpLoadPaths &paths, const fs::path &ko, const
 	p.ko = paths.installed_ko();
 	// Durable: 'lp-load boot' applies this file after a crash or power loss.
 	write_file_atomic(paths.installed_ko(), {std::span<const uint8_t>(bytes)}, 0600, Durability::durable);
-	nlohmann::json rec = {{"name", p.name}, {"sha256", p.sha256}, {"source", p.source},
-			      {"installed_at", p.installed_at}};
+	nlohmann::json rec = {{"name", p.name}, {"sha256", p.sha256}, {"source", p.source}, {"installed_at", p.installed_at}};
 	std::string text = rec.dump(2) + "\n";
 	write_file_atomic(paths.installed_record(),
 			  {std::span<const uint8_t>(reinterpret_cast<const uint8_t *>(text.data()), text.size())}, 0600,
@@ -101,8 +100,7 @@ bool boot_apply_enabled(const std::string &cmdline)
 
 nlohmann::json to_json(const InstalledPatch &p)
 {
-	return {{"name", p.name}, {"sha256", p.sha256}, {"source", p.source}, {"installed_at", p.installed_at},
-		{"path", p.ko.string()}};
+	return {{"name", p.name}, {"sha256", p.sha256}, {"source", p.source}, {"installed_at", p.installed_at}, {"path", p.ko.string()}};
 }
 
 } // namespace lpguard

@@ -260,12 +260,25 @@ std::vector<std::string> describe_taint(unsigned long taint)
 		char letter;
 		const char *desc;
 	} flags[] = {
-		{'P', "proprietary module"}, {'F', "forced module load"}, {'S', "CPU out of spec"},
-		{'R', "forced module removal"}, {'M', "machine check"}, {'B', "bad page"},
-		{'U', "user request"}, {'D', "kernel died"}, {'A', "ACPI table overridden"},
-		{'W', "warning"}, {'C', "staging driver"}, {'I', "firmware workaround"},
-		{'O', "out-of-tree module"}, {'E', "unsigned module"}, {'L', "soft lockup"},
-		{'K', "livepatch"}, {'X', "auxiliary"}, {'T', "randstruct"}, {'N', "test"},
+		{'P', "proprietary module"},
+		{'F', "forced module load"},
+		{'S', "CPU out of spec"},
+		{'R', "forced module removal"},
+		{'M', "machine check"},
+		{'B', "bad page"},
+		{'U', "user request"},
+		{'D', "kernel died"},
+		{'A', "ACPI table overridden"},
+		{'W', "warning"},
+		{'C', "staging driver"},
+		{'I', "firmware workaround"},
+		{'O', "out-of-tree module"},
+		{'E', "unsigned module"},
+		{'L', "soft lockup"},
+		{'K', "livepatch"},
+		{'X', "auxiliary"},
+		{'T', "randstruct"},
+		{'N', "test"},
 	};
 	std::vector<std::string> out;
 	for (unsigned i = 0; i < sizeof(unsigned long) * 8; i++) {

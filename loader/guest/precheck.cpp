@@ -77,7 +77,7 @@ PrecheckReport precheck_patch(const std::filesystem::path &ko, const LivepatchSy
 	r.ok = !r.message.size();
 	if (r.ok)
 		r.message = ko.string() + ": livepatch " + r.name + " for " + r.kernel_release + ", signed by " +
-			    r.signer;
+			r.signer;
 	else if (!todo.empty())
 		r.message += " (" + todo + ")";
 	return r;

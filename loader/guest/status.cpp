@@ -72,8 +72,7 @@ nlohmann::json status_json_with(const LivepatchSysfs &sys, const LpLoadPaths &pa
 			objs.push_back({{"name", o.name}, {"patched", json_or_null(o.patched)}, {"functions", o.functions}});
 			nfuncs += o.functions.size();
 		}
-		nlohmann::json pj = {{"name", p.name},       {"enabled", p.enabled}, {"transition", p.transition},
-				     {"replace", json_or_null(p.replace)}, {"objects", objs}};
+		nlohmann::json pj = {{"name", p.name}, {"enabled", p.enabled}, {"transition", p.transition}, {"replace", json_or_null(p.replace)}, {"objects", objs}};
 		if (p.enabled && !p.transition && active.is_null())
 			active = p.name;
 		patches.push_back(pj);
@@ -117,8 +116,7 @@ nlohmann::json status_json_with(const LivepatchSysfs &sys, const LpLoadPaths &pa
 		{"transition", transition},
 		{"leftovers", leftovers},
 		{"lpguard", lpguard},
-		{"taint", {{"value", taint ? nlohmann::json(*taint) : nlohmann::json(nullptr)},
-			   {"flags", describe_taint(taint.value_or(0))}}},
+		{"taint", {{"value", taint ? nlohmann::json(*taint) : nlohmann::json(nullptr)}, {"flags", describe_taint(taint.value_or(0))}}},
 		{"installed", inst ? to_json(*inst) : nlohmann::json(nullptr)},
 		{"boot_apply", boot_apply_enabled(sys.kernel_cmdline())}};
 }
@@ -151,8 +149,7 @@ std::string status_text(const LivepatchSysfs &sys, const LpLoadPaths &paths)
 	auto j = status_json_with(sys, paths, lg);
 	std::ostringstream out;
 	out << "kernel:      " << j["kernel_release"].get<std::string>() << "\n";
-	out << "active:      " << (j["active"].is_null() ? std::string("none (kernel unpatched)")
-						     : j["active"].get<std::string>())
+	out << "active:      " << (j["active"].is_null() ? std::string("none (kernel unpatched)") : j["active"].get<std::string>())
 	    << "\n";
 	for (const auto &p : j["patches"]) {
 		out << "  " << p["name"].get<std::string>() << ": enabled " << p["enabled"] << ", transition "
@@ -204,7 +201,7 @@ std::string status_text(const LivepatchSysfs &sys, const LpLoadPaths &paths)
 	out << "installed:   "
 	    << (j["installed"].is_null() ? std::string("none")
 					 : j["installed"]["name"].get<std::string>() + " (" +
-						   j["installed"]["path"].get<std::string>() + ")")
+				j["installed"]["path"].get<std::string>() + ")")
 	    << (j["boot_apply"].get<bool>() ? "" : ", boot apply disabled by lp_load.enable=0") << "\n";
 	return out.str();
 }

@@ -56,7 +56,8 @@ SigningKey SigningKey::load(const std::filesystem::path &key, const std::filesys
 			    "not an unencrypted PEM private key (" + ossl::last_error() + ")",
 			    "pass the livepatch.key written by cvm-cli generate-livepatch-keys", Kind::key);
 	auto cb = read_key_file(cert, "certificate");
-	impl->cert.emplace(with_path(cert, [&] { return std::move(Certificate::parse_all(cb).front()); }, " in "));
+	auto first = [&] { return std::move(Certificate::parse_all(cb).front()); };
+	impl->cert.emplace(with_path(cert, first, " in "));
 	ERR_clear_error();
 	if (X509_check_private_key(static_cast<X509 *>(impl->cert->x509()), impl->pkey.get()) != 1)
 		throw Error("signing key " + key.string() + " does not match certificate " + cert.string(),

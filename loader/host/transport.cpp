@@ -6,7 +6,6 @@
 #include <cstring>
 #include <regex>
 
-
 #include "lpguard/core/error.hpp"
 #include "lpguard/host/shell.hpp"
 #include "lpguard/host/transport.hpp"
@@ -125,6 +124,7 @@ public:
 	{
 		return {{"ssh", "openssh-client"}, {"scp", "openssh-client"}};
 	}
+
 private:
 	SshOptions o_;
 	SshCommon c_;
@@ -179,6 +179,7 @@ public:
 		return {{"gcloud", "google-cloud-cli (https://cloud.google.com/sdk/docs/install)"},
 			{"ssh", "openssh-client"}};
 	}
+
 private:
 	void common(Argv &a) const
 	{
@@ -237,13 +238,15 @@ public:
 	std::vector<std::pair<std::string, std::string>> required_tools() const override
 	{
 		return {{"az", "azure-cli, with its ssh extension (az extension add --name ssh)"},
-			{"ssh", "openssh-client"}, {"scp", "openssh-client"}};
+			{"ssh", "openssh-client"},
+			{"scp", "openssh-client"}};
 	}
 	// The Host entry `az ssh config` writes: <resource group>-<vm>[-<local user>].
 	std::string alias() const
 	{
 		return o_.resource_group + "-" + o_.vm + (o_.local_user ? "-" + *o_.local_user : "");
 	}
+
 private:
 	AzureOptions o_;
 	SshCommon c_;
@@ -285,8 +288,10 @@ public:
 	{
 		return {{"aws", "awscli (AWS CLI v2) and AWS's session-manager-plugin"},
 			{"session-manager-plugin", "AWS's session-manager-plugin"},
-			{"ssh", "openssh-client"}, {"scp", "openssh-client"}};
+			{"ssh", "openssh-client"},
+			{"scp", "openssh-client"}};
 	}
+
 private:
 	std::string dest() const { return o_.user + "@" + o_.instance_id; }
 	AwsOptions o_;

@@ -22,9 +22,7 @@ void setup_install(CLI::App *sub, Context &ctx)
 			if (!pre.ok) {
 				ctx.outcome = lpguard::Kind::precheck;
 				if (json)
-					print_report({{"command", "install"}, {"result", "precheck-failed"},
-						      {"message", pre.message}, {"installed", nullptr},
-						      {"precheck", lpguard::to_json(pre)}},
+					print_report({{"command", "install"}, {"result", "precheck-failed"}, {"message", pre.message}, {"installed", nullptr}, {"precheck", lpguard::to_json(pre)}},
 						     ctx.outcome);
 				else
 					print_message(ctx.outcome, pre.message);
@@ -34,8 +32,7 @@ void setup_install(CLI::App *sub, Context &ctx)
 			ctx.outcome = lpguard::Kind::ok;
 			std::string msg = "installed " + p.name + " as " + p.ko.string() + "; it is applied at boot";
 			if (json && !now)
-				print_report({{"command", "install"}, {"result", "installed"}, {"message", msg},
-					      {"installed", lpguard::to_json(p)}, {"precheck", lpguard::to_json(pre)}},
+				print_report({{"command", "install"}, {"result", "installed"}, {"message", msg}, {"installed", lpguard::to_json(p)}, {"precheck", lpguard::to_json(pre)}},
 					     ctx.outcome);
 			else if (!json)
 				print_message(ctx.outcome, msg);
@@ -59,12 +56,10 @@ void setup_uninstall(CLI::App *sub, Context &ctx)
 		bool removed = lpguard::uninstall_patch(ctx.paths);
 		ctx.outcome = removed ? lpguard::Kind::ok : lpguard::Kind::not_found;
 		std::string msg = removed ? "uninstalled " + (before ? before->name : std::string("the patch")) +
-						    "; the running patch stays until 'lp-load disable' or reboot"
+				"; the running patch stays until 'lp-load disable' or reboot"
 					  : "no patch installed in " + ctx.paths.var_dir().string();
 		if (json)
-			print_report({{"command", "uninstall"}, {"result", removed ? "uninstalled" : "none"},
-				      {"message", msg},
-				      {"installed", before ? lpguard::to_json(*before) : lpguard::Json(nullptr)}},
+			print_report({{"command", "uninstall"}, {"result", removed ? "uninstalled" : "none"}, {"message", msg}, {"installed", before ? lpguard::to_json(*before) : lpguard::Json(nullptr)}},
 				     ctx.outcome);
 		else
 			print_message(ctx.outcome, msg);

@@ -15,9 +15,9 @@
 namespace lpload_tool {
 
 struct Context {
-	lpguard::LpLoadPaths paths;                   // /run, /var/lib/lp-load, /etc/lp-load/certs
-	lpguard::LivepatchSysfs sys{"/"};             // /sys and /proc
-	lpguard::Kind outcome = lpguard::Kind::ok;    // set by the subcommand that ran
+	lpguard::LpLoadPaths paths;		   // /run, /var/lib/lp-load, /etc/lp-load/certs
+	lpguard::LivepatchSysfs sys{"/"};	   // /sys and /proc
+	lpguard::Kind outcome = lpguard::Kind::ok; // set by the subcommand that ran
 };
 
 // A subcommand: its name, its one-line help, and the function that adds its

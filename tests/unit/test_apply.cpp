@@ -62,8 +62,7 @@ TEST_CASE("apply: a stalled transition times out, names the blockers with stacks
 	FakeTree t;
 	t.add_active_patch("lp_old");
 	t.add_task(1, 1, "init", -1);
-	t.add_task(77, 78, "busy_target", -1, {"[<0>] lpguard_test_busy+0x2a/0x40 [lpguard_test_target]",
-					       "[<0>] kthread+0xe8/0x120"});
+	t.add_task(77, 78, "busy_target", -1, {"[<0>] lpguard_test_busy+0x2a/0x40 [lpguard_test_target]", "[<0>] kthread+0xe8/0x120"});
 	FakeKernel k(t);
 	k.on("lp_stall", PatchSpec{.stall = true, .blockers = {78}});
 	auto r = lpguard::apply_patch(t.sys(), k, request("lp_stall", 150ms));
@@ -111,9 +110,9 @@ TEST_CASE("apply: when the revert stalls too, the exit code says the system need
 TEST_CASE("apply: leftovers of earlier runs are removed; one still in use is reported", "[lpload][apply]")
 {
 	FakeTree t;
-	t.add_module("lp_ancient", 0, "OK");              // replaced long ago, never removed
+	t.add_module("lp_ancient", 0, "OK");		   // replaced long ago, never removed
 	t.add_module("lp_pinned", 1, "OK", {"some_user"}); // held by another module
-	t.add_module("e1000", 0, "");                      // not a livepatch: left alone
+	t.add_module("e1000", 0, "");			   // not a livepatch: left alone
 	FakeKernel k(t);
 	auto req = request("lp_new");
 	req.removal_timeout = 50ms;
@@ -147,11 +146,8 @@ TEST_CASE("apply: refusals carry the kernel's errno and a reason", "[lpload][app
 	}
 	SECTION("EKEYREJECTED with lpguard's reason for this image")
 	{
-		k.on("lp_x", PatchSpec{.insert_errno = EKEYREJECTED,
-				       .lpguard_log = "12.500000 livepatch refused obj=\"lp_x\" signer=\"\" sha256=" +
-						      std::string(64, 'a') +
-						      " check_ns=5 reason=\"livepatch is not signed: sign it with a "
-						      "livepatch key\"\n"});
+		k.on("lp_x", PatchSpec{.insert_errno = EKEYREJECTED, .lpguard_log = "12.500000 livepatch refused obj=\"lp_x\" signer=\"\" sha256=" + std::string(64, 'a') + " check_ns=5 reason=\"livepatch is not signed: sign it with a "
+																					    "livepatch key\"\n"});
 		auto r = lpguard::apply_patch(t.sys(), k, request("lp_x"));
 		CHECK(r.kind == lpguard::Kind::refused);
 		REQUIRE(r.refusal);
@@ -165,13 +161,10 @@ TEST_CASE("apply: refusals carry the kernel's errno and a reason", "[lpload][app
 		// An older refusal of the same module must not be taken for this one.
 		t.lpguard_log("10.500000 livepatch refused obj=\"lp_x\" signer=\"\" sha256=" + std::string(64, 'b') +
 			      " check_ns=1 reason=\"older decision\"\n");
-		k.on("lp_x", PatchSpec{.insert_errno = EPERM,
-				       .lpguard_log = "12.250000 livepatch allowed obj=\"lp_other\" signer=\"k\" sha256=" +
-						      std::string(64, 'c') + " check_ns=1 reason=\"ok\"\n"
-						      "12.500000 livepatch refused obj=\"lp_x\" signer=\"Build key\" sha256=" +
-						      std::string(64, 'a') +
-						      " check_ns=5 reason=\"livepatch is not signed by a key in .livepatch: "
-						      "sign it with a livepatch key\"\n"});
+		k.on("lp_x", PatchSpec{.insert_errno = EPERM, .lpguard_log = "12.250000 livepatch allowed obj=\"lp_other\" signer=\"k\" sha256=" + std::string(64, 'c') + " check_ns=1 reason=\"ok\"\n"
+																					  "12.500000 livepatch refused obj=\"lp_x\" signer=\"Build key\" sha256=" +
+					       std::string(64, 'a') + " check_ns=5 reason=\"livepatch is not signed by a key in .livepatch: "
+								      "sign it with a livepatch key\"\n"});
 		auto r = lpguard::apply_patch(t.sys(), k, request("lp_x"));
 		CHECK(r.kind == lpguard::Kind::refused);
 		REQUIRE(r.refusal);

@@ -71,9 +71,7 @@ TEST_CASE("command line errors are one line and exit 2", "[cli]")
 {
 	auto d = workdir("usage");
 	for (const std::vector<std::string> &args :
-	     {std::vector<std::string>{}, {"frobnicate"}, {"sign"}, {"sign", "--hash", "md5", "x.ko"},
-	      {"generate-livepatch-keys", "--type", "dsa"}, {"livepatch", "gcp", "vm"},
-	      {"livepatch", "gcp", "vm", "p.ko", "--tunnel-through-iap", "--internal-ip"}}) {
+	     {std::vector<std::string>{}, {"frobnicate"}, {"sign"}, {"sign", "--hash", "md5", "x.ko"}, {"generate-livepatch-keys", "--type", "dsa"}, {"livepatch", "gcp", "vm"}, {"livepatch", "gcp", "vm", "p.ko", "--tunnel-through-iap", "--internal-ip"}}) {
 		auto r = cli(args, d);
 		INFO(shell_join(args) << " -> " << r.err);
 		CHECK(r.rc == cvmcli::exit_code(Kind::usage));
@@ -130,7 +128,8 @@ TEST_CASE("sign, verify and inspect from the command line", "[cli][sign]")
 	CHECK(missing.err_lines() == 1);
 
 	auto s = cli({"sign", "--key", k.key.string(), "--cert", k.crt.string(), "--hash", "sha512", "-o", "lp.signed.ko",
-		      "lp.ko"}, d);
+		      "lp.ko"},
+		     d);
 	CHECK(s.rc == 0);
 	CHECK_THAT(s.out, StartsWith("lp.signed.ko: signed by \"lpguard unit test rsa\" (sha512"));
 	CHECK(read_bytes(d / "lp.ko") == build_module("lp_cli").bytes); // input untouched with -o
@@ -199,7 +198,7 @@ TEST_CASE("livepatch refuses what it must refuse before touching the network", "
 	auto nogcloud = cli(args, d, "PATH=/nonexistent");
 	CHECK(nogcloud.rc == cvmcli::exit_code(Kind::remote));
 	CHECK(nogcloud.err == "cvm-cli: gcloud not found on PATH: the gcp provider runs gcloud "
-			     "(install google-cloud-cli (https://cloud.google.com/sdk/docs/install))\n");
+			      "(install google-cloud-cli (https://cloud.google.com/sdk/docs/install))\n");
 	auto aws = std::vector<std::string>{"livepatch", "aws", "i-0123456789abcdef0", "lp.ko"};
 	aws.insert(aws.end(), keyargs.begin(), keyargs.end());
 	CHECK_THAT(cli(aws, d, "PATH=/nonexistent").err, ContainsSubstring("aws not found on PATH"));
@@ -245,7 +244,8 @@ TEST_CASE("livepatch --dry-run prints every command, quoted, without running any
 	CHECK_FALSE(std::filesystem::exists(d / "CANARY"));
 
 	auto j = cli({"livepatch", "aws", "i-0123456789abcdef0", "lp.ko", "--dry-run", "--json", "--key", k.key.string(),
-		      "--cert", k.crt.string(), "--region", "eu-west-1"}, d, "PATH=/nonexistent");
+		      "--cert", k.crt.string(), "--region", "eu-west-1"},
+		     d, "PATH=/nonexistent");
 	REQUIRE(j.rc == 0);
 	auto js = nlohmann::json::parse(j.out);
 	CHECK(js["provider"] == "aws");

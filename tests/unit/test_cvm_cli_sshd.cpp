@@ -80,7 +80,8 @@ struct Sshd {
 		client_key = dir / "client";
 		received = dir / "received.ko";
 		REQUIRE(run_shell("ssh-keygen -q -t ed25519 -N '' -f " + shell_quote((dir / "host").string()) +
-				  " && ssh-keygen -q -t ed25519 -N '' -f " + shell_quote(client_key.string())).rc == 0);
+				  " && ssh-keygen -q -t ed25519 -N '' -f " + shell_quote(client_key.string()))
+				.rc == 0);
 		std::filesystem::copy_file(dir / "client.pub", dir / "authorized_keys");
 		// The stand-in lp-load: status prints JSON; apply keeps a copy of
 		// the file it was given and reports success the way lp-load does.
@@ -88,21 +89,27 @@ struct Sshd {
 			   "#!/bin/sh\n"
 			   "case \"$1\" in\n"
 			   "status) echo '{\"command\":\"status\",\"active\":null}' ;;\n"
-			   "apply) cp -- \"$2\" " + shell_quote(received.string()) + " || exit 1\n"
-			   "  echo \"$2\" > " + shell_quote((dir / "apply-path").string()) + "\n"
-			   "  echo '{\"command\":\"apply\",\"result\":\"applied\",\"exit_code\":0,\"message\":\"applied stand-in\"}' ;;\n"
-			   "*) exit 2 ;;\n"
-			   "esac\n",
+			   "apply) cp -- \"$2\" " +
+				   shell_quote(received.string()) + " || exit 1\n"
+								    "  echo \"$2\" > " +
+				   shell_quote((dir / "apply-path").string()) + "\n"
+										"  echo '{\"command\":\"apply\",\"result\":\"applied\",\"exit_code\":0,\"message\":\"applied stand-in\"}' ;;\n"
+										"*) exit 2 ;;\n"
+										"esac\n",
 			   std::filesystem::perms::owner_all);
 		write_text(dir / "sshd_config",
 			   "Port " + std::to_string(port) + "\nListenAddress 127.0.0.1\n"
-			   "HostKey " + (dir / "host").string() + "\n"
-			   "AuthorizedKeysFile " + (dir / "authorized_keys").string() + "\n"
-			   "PidFile " + (dir / "sshd.pid").string() + "\n"
-			   "PermitRootLogin prohibit-password\nStrictModes no\nUsePAM no\nPasswordAuthentication no\n"
-			   "KbdInteractiveAuthentication no\nLogLevel VERBOSE\n"
-			   "SetEnv PATH=" + (dir / "bin").string() + ":/usr/bin:/bin\n"
-			   "Subsystem sftp internal-sftp\n");
+							    "HostKey " +
+				   (dir / "host").string() + "\n"
+							     "AuthorizedKeysFile " +
+				   (dir / "authorized_keys").string() + "\n"
+									"PidFile " +
+				   (dir / "sshd.pid").string() + "\n"
+								 "PermitRootLogin prohibit-password\nStrictModes no\nUsePAM no\nPasswordAuthentication no\n"
+								 "KbdInteractiveAuthentication no\nLogLevel VERBOSE\n"
+								 "SetEnv PATH=" +
+				   (dir / "bin").string() + ":/usr/bin:/bin\n"
+							    "Subsystem sftp internal-sftp\n");
 		std::filesystem::create_directories("/run/sshd");
 		pid = fork();
 		if (pid == 0) {
@@ -189,8 +196,7 @@ TEST_CASE("livepatch ssh against a real sshd: one connection, verified upload, l
 	auto m = cvm(args);
 	CHECK(m.rc == cvmcli::exit_code(Kind::refused));
 	auto mj = nlohmann::json::parse(m.out);
-	CHECK(mj["message"] == "vermagic mismatch: the patch was built for 0.0.1-other but the guest runs " + release() +
-				       " (build the livepatch against the guest's kernel " + release() + ")");
+	CHECK(mj["message"] == "vermagic mismatch: the patch was built for 0.0.1-other but the guest runs " + release() + " (build the livepatch against the guest's kernel " + release() + ")");
 	CHECK_FALSE(std::filesystem::exists(sshd.received));
 	CHECK(sshd.connections() == 2);
 }
@@ -205,14 +211,16 @@ TEST_CASE("livepatch gcp through a gcloud double that checks gcloud's syntax and
 	write_bytes(dir / "lp.ko", build_module("lp_gcp", true, release() + " SMP mod_unload ").bytes);
 	auto log = dir / "gcloud.log";
 	std::string env = "PATH=" + shell_quote((dir / "bin").string()) + ":$PATH GCLOUD_DOUBLE_INSTANCE=cvm-1 "
-			  "GCLOUD_DOUBLE_DEST=" + shell_quote(sshd.user + "@127.0.0.1") +
-			  " GCLOUD_DOUBLE_PORT=" + std::to_string(sshd.port) + " GCLOUD_DOUBLE_LOG=" + shell_quote(log.string()) +
-			  " GCLOUD_DOUBLE_SSH_OPTS=" +
-			  shell_quote("-i " + sshd.client_key.string() + " -o StrictHostKeyChecking=no -o "
-				      "UserKnownHostsFile=/dev/null -o BatchMode=yes -o LogLevel=ERROR");
+									  "GCLOUD_DOUBLE_DEST=" +
+		shell_quote(sshd.user + "@127.0.0.1") +
+		" GCLOUD_DOUBLE_PORT=" + std::to_string(sshd.port) + " GCLOUD_DOUBLE_LOG=" + shell_quote(log.string()) +
+		" GCLOUD_DOUBLE_SSH_OPTS=" +
+		shell_quote("-i " + sshd.client_key.string() + " -o StrictHostKeyChecking=no -o "
+							       "UserKnownHostsFile=/dev/null -o BatchMode=yes -o LogLevel=ERROR");
 	auto r = cvm({"livepatch", "gcp", "cvm-1", (dir / "lp.ko").string(), "--zone", "europe-west4-a", "--project",
 		      "lpguard-test", "--internal-ip", "--ssh-flag=-4", "--key", k.key.string(), "--cert", k.crt.string(),
-		      "--json"}, env);
+		      "--json"},
+		     env);
 	INFO(r.out << text(scratch_dir() / "sshd-cli.err") << text(log) << text(sshd.log));
 	REQUIRE(r.rc == 0);
 	auto j = nlohmann::json::parse(r.out);
@@ -230,7 +238,8 @@ TEST_CASE("livepatch gcp through a gcloud double that checks gcloud's syntax and
 
 	// An instance the project does not have: gcloud's error, exit 7.
 	auto bad = cvm({"livepatch", "gcp", "cvm-2", (dir / "lp.ko").string(), "--key", k.key.string(), "--cert",
-			k.crt.string()}, env);
+			k.crt.string()},
+		       env);
 	CHECK(bad.rc == cvmcli::exit_code(Kind::remote));
 	auto err = text(scratch_dir() / "sshd-cli.err");
 	CHECK_THAT(err, ContainsSubstring("ERROR: (gcloud.compute.ssh) could not fetch resource"));

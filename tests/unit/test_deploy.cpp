@@ -101,7 +101,8 @@ TEST_CASE("remote snippets keep hostile directory names inert", "[quote][attack]
 		auto sha = run_shell("printf ko | sha256sum | cut -d' ' -f1").out.substr(0, 64);
 		auto install = remote_install_command(dir.string(), "p.ko.part", "p.ko", sha);
 		auto r = run_shell("cd " + shell_quote(base.string()) + " && sh -c " + shell_quote(install) + " 2>&1");
-		INFO(install << "\n" << r.out);
+		INFO(install << "\n"
+			     << r.out);
 		CHECK(r.rc == 0);
 		CHECK(std::filesystem::exists(dir / "p.ko"));
 		CHECK_FALSE(std::filesystem::exists(dir / "p.ko.part"));
@@ -109,7 +110,8 @@ TEST_CASE("remote snippets keep hostile directory names inert", "[quote][attack]
 		auto apply = remote_apply_command(dir.string(), "p.ko", 2.5);
 		r = run_shell("cd " + shell_quote(base.string()) + " && PATH=" + shell_quote((base / "bin").string()) +
 			      ":$PATH sh -c " + shell_quote(apply));
-		INFO(apply << "\n" << r.out);
+		INFO(apply << "\n"
+			   << r.out);
 		CHECK(r.rc == 3); // lp-load's exit status comes back
 		CHECK(r.out == "[apply][" + (dir / "p.ko").string() + "][--json][--timeout][2.5]\n");
 		CHECK_FALSE(std::filesystem::exists(dir)); // cleaned up after lp-load

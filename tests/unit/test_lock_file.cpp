@@ -22,9 +22,7 @@ TEST_CASE("a second lp-load is refused while the lock is held, and may run after
 			FAIL("second acquire succeeded");
 		} catch (const lpguard::Error &e) {
 			CHECK(e.kind() == lpguard::Kind::locked);
-			CHECK(std::string(e.what()) == "another lp-load is running: pid " + std::to_string(::getpid()) +
-							       " holds " + path.string() +
-							       " (wait for it to finish and retry)");
+			CHECK(std::string(e.what()) == "another lp-load is running: pid " + std::to_string(::getpid()) + " holds " + path.string() + " (wait for it to finish and retry)");
 		}
 	}
 	auto again = lpguard::LockFile::acquire(path);

@@ -61,18 +61,18 @@ TEST_CASE("quoted values are decoded from lpguard's \\xHH encoding", "[lpload][l
 TEST_CASE("a line with a malformed quoted value is not a record", "[lpload][lpguard]")
 {
 	for (const char *bad : {
-		     "1.0 module refused obj=\"a \\\"b\\\"\" reason=\"x\"",  // \" is not in the encoding
-		     "1.0 module refused obj=\"a\\\\b\" reason=\"x\"",          // nor is \\ .
-		     "1.0 module refused obj=\"a\\nb\" reason=\"x\"",             // nor \n
-		     "1.0 module refused obj=\"a\\x4\" reason=\"x\"",             // truncated \x
+		     "1.0 module refused obj=\"a \\\"b\\\"\" reason=\"x\"", // \" is not in the encoding
+		     "1.0 module refused obj=\"a\\\\b\" reason=\"x\"",	    // nor is \\ .
+		     "1.0 module refused obj=\"a\\nb\" reason=\"x\"",	    // nor \n
+		     "1.0 module refused obj=\"a\\x4\" reason=\"x\"",	    // truncated \x
 		     "1.0 module refused obj=\"a\\x\" reason=\"x\"",
-		     "1.0 module refused obj=\"a\\x4G\" reason=\"x\"",            // not hex
-		     "1.0 module refused obj=\"a\\x4A\" reason=\"x\"",            // upper case
-		     "1.0 module refused obj=\"a\" reason=\"x\\",                  // ends inside an escape
-		     "1.0 module refused obj=\"a\tb\" reason=\"x\"",               // a raw control byte
-		     "1.0 module refused obj=\"a\xc3\xa9\" reason=\"x\"",         // raw bytes >= 0x7f
+		     "1.0 module refused obj=\"a\\x4G\" reason=\"x\"",	  // not hex
+		     "1.0 module refused obj=\"a\\x4A\" reason=\"x\"",	  // upper case
+		     "1.0 module refused obj=\"a\" reason=\"x\\",	  // ends inside an escape
+		     "1.0 module refused obj=\"a\tb\" reason=\"x\"",	  // a raw control byte
+		     "1.0 module refused obj=\"a\xc3\xa9\" reason=\"x\"", // raw bytes >= 0x7f
 		     "1.0 module refused obj=\"a\x7f\" reason=\"x\"",
-		     "1.0 module refused reason=\"x\" obj=\"abc",                    // no closing quote
+		     "1.0 module refused reason=\"x\" obj=\"abc", // no closing quote
 	     }) {
 		INFO(bad);
 		CHECK(lpguard::parse_lpguard_log(std::string(bad) + "\n").empty());
@@ -115,7 +115,7 @@ TEST_CASE("the decision for this attempt is found: refusal first, only lines log
 		      "3.0 livepatch refused obj=\"lp_b\" signer=\"\" sha256=33 check_ns=1 reason=\"other\"\n");
 	auto d = lpguard::last_lpguard_decision(sys, "lp_a", "22", before);
 	REQUIRE(d);
-	CHECK(d->reason == "not replace"); // the refusal, not the allowed load before it
+	CHECK(d->reason == "not replace");							   // the refusal, not the allowed load before it
 	CHECK(lpguard::last_lpguard_decision(sys, "lp_a", "99", before)->reason == "not replace"); // no hash: any
 	CHECK(lpguard::last_lpguard_decision(sys, "lp_a")->reason == "not replace");
 	CHECK(lpguard::last_lpguard_decision(sys, "lp_a", "11")->reason == "not replace");

@@ -62,6 +62,8 @@ TEST_CASE("a real kernel module from the 6.12 build parses", "[module]")
 TEST_CASE("ELF header defects are refused", "[module]")
 {
 	auto good = build_module().bytes;
+	// One line per malformation.
+	// clang-format off
 	SECTION("too short") { CHECK_THAT(parse_error({good.begin(), good.begin() + 63}), ContainsSubstring("shorter than an ELF header")); }
 	SECTION("bad magic") { auto b = good; b[1] = 'X'; CHECK_THAT(parse_error(b), ContainsSubstring("bad magic")); }
 	SECTION("32-bit") { auto b = good; b[4] = 1; CHECK_THAT(parse_error(b), ContainsSubstring("not a 64-bit")); }
@@ -80,24 +82,33 @@ TEST_CASE("ELF header defects are refused", "[module]")
 		auto b = good; put16(b, 62, 99);
 		CHECK_THAT(parse_error(b), ContainsSubstring("section name table index"));
 	}
+	// clang-format on
 }
 
 TEST_CASE("section defects are refused", "[module]")
 {
 	auto e = build_module();
-	SECTION("section data past the end") {
-		auto b = e.bytes; put64(b, e.shdr(2) + 32, b.size());
+	SECTION("section data past the end")
+	{
+		auto b = e.bytes;
+		put64(b, e.shdr(2) + 32, b.size());
 		CHECK_THAT(parse_error(b), ContainsSubstring("section 2 "));
 	}
-	SECTION("offset + size wraps around") {
-		auto b = e.bytes; put64(b, e.shdr(1) + 24, 16); put64(b, e.shdr(1) + 32, ~0ull);
+	SECTION("offset + size wraps around")
+	{
+		auto b = e.bytes;
+		put64(b, e.shdr(1) + 24, 16);
+		put64(b, e.shdr(1) + 32, ~0ull);
 		CHECK_THAT(parse_error(b), ContainsSubstring("lies outside the file"));
 	}
-	SECTION("name offset outside the name table") {
-		auto b = e.bytes; put32(b, e.shdr(1), 100000);
+	SECTION("name offset outside the name table")
+	{
+		auto b = e.bytes;
+		put32(b, e.shdr(1), 100000);
 		CHECK_THAT(parse_error(b), ContainsSubstring("name offset"));
 	}
-	SECTION("name table without NUL") {
+	SECTION("name table without NUL")
+	{
 		// Point section 1's name at the last byte of .shstrtab, then make it non-NUL.
 		auto b = e.bytes;
 		std::size_t strtab_hdr = e.shdr(4);
@@ -126,8 +137,7 @@ TEST_CASE(".modinfo defects are refused", "[module]")
 	CHECK_THAT(parse_error(mk(modinfo_bytes({"vermagic=a", "vermagic=b"}))), ContainsSubstring("two vermagic"));
 	CHECK_THAT(parse_error(mk(modinfo_bytes({"livepatch=Y", "livepatch=N"}))), ContainsSubstring("two livepatch"));
 	CHECK_THAT(parse_error(mk(modinfo_bytes({"name=other"}))), ContainsSubstring("differs from name=\"other\""));
-	auto two = build_elf({{".modinfo", 1, modinfo_bytes({"a=b"})}, {".modinfo", 1, modinfo_bytes({"c=d"})},
-			      {".gnu.linkonce.this_module", 1, this_module_bytes("m")}}).bytes;
+	auto two = build_elf({{".modinfo", 1, modinfo_bytes({"a=b"})}, {".modinfo", 1, modinfo_bytes({"c=d"})}, {".gnu.linkonce.this_module", 1, this_module_bytes("m")}}).bytes;
 	CHECK_THAT(parse_error(two), ContainsSubstring("two .modinfo"));
 	auto nobits = build_elf({{".modinfo", 8, modinfo_bytes({"a=b"})}}).bytes;
 	CHECK_THAT(parse_error(nobits), ContainsSubstring("SHT_NOBITS"));
@@ -138,7 +148,8 @@ TEST_CASE(".modinfo padding and empty values are accepted", "[module]")
 	std::vector<uint8_t> info = modinfo_bytes({"", "license=GPL", "", "", "livepatch=", "vermagic=6.12.117 "});
 	info.push_back(0);
 	auto m = ModuleImage::from_bytes(build_elf({{".modinfo", 1, info},
-						    {".gnu.linkonce.this_module", 1, this_module_bytes("pad")}}).bytes);
+						    {".gnu.linkonce.this_module", 1, this_module_bytes("pad")}})
+						 .bytes);
 	CHECK(m.modinfo.size() == 3);
 	REQUIRE(m.livepatch);
 	CHECK(m.livepatch->empty());

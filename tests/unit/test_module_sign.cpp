@@ -35,7 +35,8 @@ std::filesystem::path sign_file()
 		auto out = scratch_dir() / "sign-file";
 		if (std::filesystem::exists(src / "sign-file.c") &&
 		    run_shell("gcc -O2 -I" + shell_quote(src.string()) + " -o " + shell_quote(out.string()) + " " +
-			      shell_quote((src / "sign-file.c").string()) + " -lcrypto 2>&1").rc == 0)
+			      shell_quote((src / "sign-file.c").string()) + " -lcrypto 2>&1")
+				    .rc == 0)
 			return out;
 		return {};
 	}();
@@ -88,11 +89,13 @@ TEST_CASE("signed output is byte-identical to scripts/sign-file", "[sign][sign-f
 	auto real = read_bytes(std::string(LPGUARD_TEST_DATA) + "/x86_pkg_temp_thermal.ko");
 	for (const auto &module : {real, build_module().bytes, padded_module(200001)}) {
 		for (const std::string hash : {"sha256", "sha512"}) {
-			DYNAMIC_SECTION(hash << " on " << module.size() << " bytes") {
+			DYNAMIC_SECTION(hash << " on " << module.size() << " bytes")
+			{
 				auto in = scratch_dir() / "in.ko", theirs = scratch_dir() / "theirs.ko";
 				write_bytes(in, module);
 				auto r = run_shell(shell_join({sf.string(), hash, k.key.string(), k.crt.string(), in.string(),
-								theirs.string()}) + " 2>&1");
+							       theirs.string()}) +
+						   " 2>&1");
 				INFO(r.out);
 				REQUIRE(r.rc == 0);
 				auto expected = read_bytes(theirs);
@@ -176,7 +179,8 @@ TEST_CASE("openssl cms -verify accepts the signature, and only with the right ce
 	auto verify = [&](const std::filesystem::path &crt) {
 		return run_shell(shell_join({"openssl", "cms", "-verify", "-binary", "-inform", "DER", "-in", sig.string(),
 					     "-content", payload.string(), "-noverify", "-certfile", crt.string(), "-out",
-					     "/dev/null"}) + " 2>&1");
+					     "/dev/null"}) +
+				 " 2>&1");
 	};
 	auto ok = verify(k.crt);
 	INFO(ok.out);

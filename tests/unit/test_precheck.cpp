@@ -90,7 +90,7 @@ TEST_CASE("pre-check: each failure names the check and what to do", "[lpload][pr
 		CHECK_FALSE(r.ok);
 		CHECK_FALSE(item(r, "signature").ok);
 		CHECK(r.message == ko.string() + " fails the signature check: the module is not signed (sign it with "
-						  "the livepatch key: cvm-cli sign)");
+						 "the livepatch key: cvm-cli sign)");
 	}
 	SECTION("signed by another key")
 	{
@@ -119,7 +119,7 @@ TEST_CASE("pre-check: each failure names the check and what to do", "[lpload][pr
 		CHECK_FALSE(r.ok);
 		CHECK(item(r, "signature").ok);
 		CHECK(r.message == ko.string() + " fails the vermagic check: built for 6.12.1-other, running "
-						  "6.12.0-test (rebuild the patch against the running kernel)");
+						 "6.12.0-test (rebuild the patch against the running kernel)");
 	}
 	SECTION("not a livepatch")
 	{
@@ -127,8 +127,8 @@ TEST_CASE("pre-check: each failure names the check and what to do", "[lpload][pr
 		auto r = lpguard::precheck_patch(ko, t.sys(), certs);
 		CHECK_FALSE(r.ok);
 		CHECK(r.message == ko.string() + " fails the livepatch check: no livepatch= tag in .modinfo: an "
-						  "ordinary module (lp-load only loads livepatch modules; use modprobe "
-						  "for others)");
+						 "ordinary module (lp-load only loads livepatch modules; use modprobe "
+						 "for others)");
 	}
 	SECTION("not a module")
 	{

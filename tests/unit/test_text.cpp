@@ -26,9 +26,9 @@ TEST_CASE("valid_utf8 and json_text", "[text][json]")
 	CHECK(valid_utf8("plain"));
 	CHECK(valid_utf8("\xc3\xa9t\xc3\xa9"));
 	CHECK_FALSE(valid_utf8("\xff"));
-	CHECK_FALSE(valid_utf8("\xc0\xaf"));     // overlong '/'
+	CHECK_FALSE(valid_utf8("\xc0\xaf"));	 // overlong '/'
 	CHECK_FALSE(valid_utf8("\xed\xa0\x80")); // a surrogate
-	CHECK_FALSE(valid_utf8("\xe2\x82"));     // truncated
+	CHECK_FALSE(valid_utf8("\xe2\x82"));	 // truncated
 	CHECK(json_text("\xc3\xa9") == Json("\xc3\xa9"));
 	CHECK(json_text("a\xff\"") == Json("a\\xff\\x22"));
 }

@@ -63,12 +63,8 @@ TEST_CASE("ssh transport: one master connection, every other command through it"
 	auto t = make_ssh_transport(o);
 	auto open = t->open();
 	REQUIRE(open.size() == 1);
-	CHECK(open[0] == Argv{"ssh", "-M", "-N", "-f", "-o", "ControlMaster=yes", "-o", "ControlPersist=300", "-o",
-			      "ControlPath=/tmp/cvm-cli.abc/cm", "-i", "/home/u/.ssh/id_ed25519", "-o",
-			      "StrictHostKeyChecking=no", "-p", "2222", "--", "root@127.0.0.1"});
-	CHECK(t->run("uname -r") == Argv{"ssh", "-o", "ControlMaster=no", "-o", "ControlPath=/tmp/cvm-cli.abc/cm", "-i",
-					 "/home/u/.ssh/id_ed25519", "-o", "StrictHostKeyChecking=no", "-p", "2222", "--",
-					 "root@127.0.0.1", "uname -r"});
+	CHECK(open[0] == Argv{"ssh", "-M", "-N", "-f", "-o", "ControlMaster=yes", "-o", "ControlPersist=300", "-o", "ControlPath=/tmp/cvm-cli.abc/cm", "-i", "/home/u/.ssh/id_ed25519", "-o", "StrictHostKeyChecking=no", "-p", "2222", "--", "root@127.0.0.1"});
+	CHECK(t->run("uname -r") == Argv{"ssh", "-o", "ControlMaster=no", "-o", "ControlPath=/tmp/cvm-cli.abc/cm", "-i", "/home/u/.ssh/id_ed25519", "-o", "StrictHostKeyChecking=no", "-p", "2222", "--", "root@127.0.0.1", "uname -r"});
 	CHECK(t->upload("/tmp/cvm-cli.abc/lp.ko", "/tmp/d/lp.ko.part") ==
 	      Argv{"scp", "-q", "-o", "ControlMaster=no", "-o", "ControlPath=/tmp/cvm-cli.abc/cm", "-i",
 		   "/home/u/.ssh/id_ed25519", "-o", "StrictHostKeyChecking=no", "-P", "2222", "--",
@@ -130,18 +126,15 @@ TEST_CASE("azure transport: az ssh config, then OpenSSH on the generated host en
 	auto t = make_azure_transport(a);
 	auto open = t->open();
 	REQUIRE(open.size() == 2);
-	CHECK(open[0] == Argv{"az", "ssh", "config", "--resource-group", "rg-prod", "--name", "cvm1", "--file",
-			      "/tmp/c/ssh_config"});
-	CHECK(open[1] == Argv{"ssh", "-M", "-N", "-f", "-o", "ControlMaster=yes", "-o", "ControlPersist=300", "-F",
-			      "/tmp/c/ssh_config", "-o", "ControlPath=/tmp/c/cm", "--", "rg-prod-cvm1"});
+	CHECK(open[0] == Argv{"az", "ssh", "config", "--resource-group", "rg-prod", "--name", "cvm1", "--file", "/tmp/c/ssh_config"});
+	CHECK(open[1] == Argv{"ssh", "-M", "-N", "-f", "-o", "ControlMaster=yes", "-o", "ControlPersist=300", "-F", "/tmp/c/ssh_config", "-o", "ControlPath=/tmp/c/cm", "--", "rg-prod-cvm1"});
 	CHECK(t->run("true").back() == "true");
 	CHECK(t->run("true")[t->run("true").size() - 2] == "rg-prod-cvm1");
 	CHECK(t->upload("/tmp/c/lp.ko", "/tmp/d/x").back() == "rg-prod-cvm1:/tmp/d/x");
 	a.local_user = "azureuser";
 	a.identity = "/k";
 	auto t2 = make_azure_transport(a);
-	CHECK(t2->open()[0] == Argv{"az", "ssh", "config", "--resource-group", "rg-prod", "--name", "cvm1", "--file",
-				    "/tmp/c/ssh_config", "--local-user", "azureuser", "--private-key-file", "/k"});
+	CHECK(t2->open()[0] == Argv{"az", "ssh", "config", "--resource-group", "rg-prod", "--name", "cvm1", "--file", "/tmp/c/ssh_config", "--local-user", "azureuser", "--private-key-file", "/k"});
 	CHECK(t2->run("x")[t2->run("x").size() - 2] == "rg-prod-cvm1-azureuser");
 	a.vm = "vm;x";
 	CHECK(usage_code([&] { make_azure_transport(a); }) == Kind::usage);
@@ -158,10 +151,8 @@ TEST_CASE("aws transport: ssh through SSM's AWS-StartSSHSession", "[transport]")
 	a.profile = "prod";
 	a.control_path = "/tmp/c/cm";
 	auto t = make_aws_transport(a);
-	CHECK(t->open()[0] == Argv{"ssh", "-M", "-N", "-f", "-o", "ControlMaster=yes", "-o", "ControlPersist=300", "-o",
-				   "ControlPath=/tmp/c/cm", "-o",
-				   "ProxyCommand=aws ssm start-session --target %h --document-name AWS-StartSSHSession "
-				   "--parameters portNumber=%p --region eu-west-1 --profile prod",
+	CHECK(t->open()[0] == Argv{"ssh", "-M", "-N", "-f", "-o", "ControlMaster=yes", "-o", "ControlPersist=300", "-o", "ControlPath=/tmp/c/cm", "-o", "ProxyCommand=aws ssm start-session --target %h --document-name AWS-StartSSHSession "
+																			"--parameters portNumber=%p --region eu-west-1 --profile prod",
 				   "--", "ec2-user@i-0123456789abcdef0"});
 	CHECK(t->upload("/tmp/c/lp.ko", "/tmp/d/x").back() == "ec2-user@i-0123456789abcdef0:/tmp/d/x");
 	for (std::string bad : {"i-123", "i-0123456789abcdef0;x", "vm", "i-0123456789ABCDEF0"}) {

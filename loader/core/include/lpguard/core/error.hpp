@@ -15,19 +15,19 @@ namespace lpguard {
 // reports (apply, disable) also use the outcome kinds below them.
 enum class Kind {
 	ok,
-	internal,      // a bug, out of memory, an OpenSSL or libc call failing unexpectedly
-	usage,         // the command line or a value on it
-	input,         // the module file: missing, unreadable or malformed
-	key,           // a key or certificate: missing, unreadable or unusable
-	signature,     // a signature is missing or does not verify
-	refused,       // refused by policy: not a livepatch, vermagic mismatch, would overwrite,
-		       // the kernel refused the module
-	remote,        // reaching the guest: ssh/scp/gcloud/az/aws, the upload
-	guest,         // lp-load on the guest refused the patch or failed
-	output,        // an output file cannot be written
-	system,        // this machine's files and kernel interfaces: /sys, /var/lib/lp-load, the
-		       // lock file; a livepatch changed by someone else meanwhile
-	locked,        // another process holds the lock
+	internal,  // a bug, out of memory, an OpenSSL or libc call failing unexpectedly
+	usage,	   // the command line or a value on it
+	input,	   // the module file: missing, unreadable or malformed
+	key,	   // a key or certificate: missing, unreadable or unusable
+	signature, // a signature is missing or does not verify
+	refused,   // refused by policy: not a livepatch, vermagic mismatch, would overwrite,
+	// the kernel refused the module
+	remote, // reaching the guest: ssh/scp/gcloud/az/aws, the upload
+	guest,	// lp-load on the guest refused the patch or failed
+	output, // an output file cannot be written
+	system, // this machine's files and kernel interfaces: /sys, /var/lib/lp-load, the
+	// lock file; a livepatch changed by someone else meanwhile
+	locked, // another process holds the lock
 	// Outcomes of the guest's state machine (lpguard/guest/apply.hpp).
 	precheck,      // a patch failed a pre-check; the kernel never saw it
 	reverted,      // the transition timed out and was reverted: the system is as before

@@ -40,6 +40,7 @@ public:
 	std::span<const uint8_t> bytes() const { return {data_, size_}; }
 	unsigned mode() const { return mode_; } // permission bits of the file
 	int fd() const { return fd_; }
+
 private:
 	int fd_ = -1;
 	const uint8_t *data_ = nullptr;
@@ -50,7 +51,10 @@ private:
 // Whether a write must survive a crash: fsync before the rename (key files,
 // the patch lp-load installs for boot), or not (a signed module that can be
 // signed again).
-enum class Durability { durable, volatile_ };
+enum class Durability {
+	durable,
+	volatile_,
+};
 
 // Writes path through a temporary file in the same directory (".NAME.XXXXXX",
 // created 0600) and puts it in place with rename(2), or RENAME_EXCHANGE over

@@ -19,10 +19,10 @@ namespace lpguard {
 
 // The signature appended by scripts/sign-file (or cvm-cli sign).
 struct ModuleSignature {
-	std::string hash_algo;    // "sha256", "sha512", ...
-	std::string signer;       // issuer's commonName (or the whole issuer DN)
-	std::string serial_hex;   // signer serial number, lower-case hex ("" when signed by key id)
-	std::string key_id_hex;   // subjectKeyIdentifier, lower-case hex ("" when issuer+serial)
+	std::string hash_algo;		// "sha256", "sha512", ...
+	std::string signer;		// issuer's commonName (or the whole issuer DN)
+	std::string serial_hex;		// signer serial number, lower-case hex ("" when signed by key id)
+	std::string key_id_hex;		// subjectKeyIdentifier, lower-case hex ("" when issuer+serial)
 	std::vector<uint8_t> pkcs7_der; // the detached CMS/PKCS#7 blob
 };
 
@@ -31,11 +31,11 @@ struct ModuleImage {
 	static ModuleImage from_file(const std::filesystem::path &path);
 	static ModuleImage from_bytes(std::vector<uint8_t> bytes);
 
-	std::vector<uint8_t> bytes;     // the whole file as read
-	std::size_t payload_size = 0;   // bytes covered by the signature (== bytes.size() when unsigned)
-	std::string name;               // module name (.gnu.linkonce.this_module, else modinfo name=)
-	std::string vermagic;           // modinfo vermagic=
-	std::optional<std::string> livepatch; // modinfo livepatch= value, when present (any value counts)
+	std::vector<uint8_t> bytes;				  // the whole file as read
+	std::size_t payload_size = 0;				  // bytes covered by the signature (== bytes.size() when unsigned)
+	std::string name;					  // module name (.gnu.linkonce.this_module, else modinfo name=)
+	std::string vermagic;					  // modinfo vermagic=
+	std::optional<std::string> livepatch;			  // modinfo livepatch= value, when present (any value counts)
 	std::vector<std::pair<std::string, std::string>> modinfo; // all .modinfo key=value pairs, in order
 	std::optional<ModuleSignature> signature;
 
@@ -46,17 +46,18 @@ struct ModuleImage {
 // An X.509 certificate (OpenSSL X509 underneath).
 class Certificate {
 public:
-	static Certificate from_file(const std::filesystem::path &path); // first certificate, PEM or DER
+	static Certificate from_file(const std::filesystem::path &path);		    // first certificate, PEM or DER
 	static std::vector<Certificate> load_all(const std::filesystem::path &file_or_dir); // PEM bundles, DER files, directories
 	static std::vector<Certificate> parse_all(const std::vector<uint8_t> &pem_or_der);
-	std::string subject() const;     // one-line DN
+	std::string subject() const; // one-line DN
 	std::string common_name() const;
 	std::string serial_hex() const;
-	std::string key_id_hex() const;  // subjectKeyIdentifier
-	void *x509() const;              // X509*
+	std::string key_id_hex() const; // subjectKeyIdentifier
+	void *x509() const;		// X509*
 	~Certificate();
 	Certificate(Certificate &&) noexcept;
 	Certificate &operator=(Certificate &&) noexcept;
+
 private:
 	struct Impl;
 	explicit Certificate(std::unique_ptr<Impl> impl);
@@ -65,7 +66,7 @@ private:
 
 struct VerifyResult {
 	bool ok = false;
-	std::string reason;              // why not, one line; empty when ok
+	std::string reason;			   // why not, one line; empty when ok
 	std::optional<std::string> signer_subject; // the certificate that verified
 };
 

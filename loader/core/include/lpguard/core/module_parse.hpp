@@ -17,7 +17,7 @@ namespace lpguard {
 
 inline constexpr char kModuleSigMagic[] = "~Module signature appended~\n";
 inline constexpr std::size_t kModuleSigMagicLen = sizeof(kModuleSigMagic) - 1; // 28
-inline constexpr std::size_t kModuleSignatureInfoLen = 12; // struct module_signature
+inline constexpr std::size_t kModuleSignatureInfoLen = 12;		       // struct module_signature
 inline constexpr uint8_t kPkeyIdPkcs7 = 2;
 
 struct SignatureTrailer {

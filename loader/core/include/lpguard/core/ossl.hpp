@@ -25,7 +25,7 @@ using Cms = std::unique_ptr<CMS_ContentInfo, Deleter<CMS_ContentInfo_free>>;
 using Pkey = std::unique_ptr<EVP_PKEY, Deleter<EVP_PKEY_free>>;
 using X509Ptr = std::unique_ptr<X509, Deleter<X509_free>>;
 struct X509StackFree {
-	void operator()(STACK_OF(X509) *s) const { sk_X509_free(s); }
+	void operator()(STACK_OF(X509) * s) const { sk_X509_free(s); }
 };
 using X509Stack = std::unique_ptr<STACK_OF(X509), X509StackFree>;
 using Bn = std::unique_ptr<BIGNUM, Deleter<BN_free>>;

@@ -32,9 +32,9 @@ struct CleanupReport {
 
 struct ApplyRequest {
 	std::filesystem::path ko;
-	std::string name;              // module (= patch) name from the image
-	std::string sha256;            // of the image, to match lpguard's log ("" to skip)
-	WaitOptions wait;              // transition timeout, back-off, progress
+	std::string name;   // module (= patch) name from the image
+	std::string sha256; // of the image, to match lpguard's log ("" to skip)
+	WaitOptions wait;   // transition timeout, back-off, progress
 	Clock::duration revert_timeout = std::chrono::seconds(60);
 	Clock::duration removal_timeout = std::chrono::seconds(10); // replaced patch freed, refcnt 0, rmmod
 };
@@ -46,14 +46,14 @@ struct ApplyReport {
 	// "applied", "refused", "reverted", "revert-failed", "cleanup-failed", "failed"
 	std::string result;
 	Kind kind = Kind::ok;
-	std::string message;                    // one line: what happened / what failed, why, what to do
-	std::optional<InsertFailure> refusal;   // when the kernel refused the module
-	std::optional<double> transition_ms;    // the (forward) transition, when it completed
-	std::optional<double> revert_ms;        // the reverse transition, after a timeout
-	std::vector<std::string> replaced;      // patches that were active before and are gone now
-	CleanupReport cleanup;                  // modules removed after success (replaced + leftovers)
-	std::vector<TaskState> blocking;        // tasks that kept the transition from finishing
-	std::vector<std::string> active_after;  // enabled patches at the end
+	std::string message;		       // one line: what happened / what failed, why, what to do
+	std::optional<InsertFailure> refusal;  // when the kernel refused the module
+	std::optional<double> transition_ms;   // the (forward) transition, when it completed
+	std::optional<double> revert_ms;       // the reverse transition, after a timeout
+	std::vector<std::string> replaced;     // patches that were active before and are gone now
+	CleanupReport cleanup;		       // modules removed after success (replaced + leftovers)
+	std::vector<TaskState> blocking;       // tasks that kept the transition from finishing
+	std::vector<std::string> active_after; // enabled patches at the end
 };
 
 ApplyReport apply_patch(const LivepatchSysfs &sys, ModuleLoader &loader, const ApplyRequest &req);
@@ -65,8 +65,8 @@ CleanupReport remove_leftovers(const LivepatchSysfs &sys, ModuleLoader &loader, 
 			       const Backoff &backoff = {});
 
 struct DisableReport {
-	std::vector<std::string> disabled;     // patches turned off and removed
-	std::string result;                    // "disabled", "none", "reverted", "revert-failed", "cleanup-failed", "failed"
+	std::vector<std::string> disabled; // patches turned off and removed
+	std::string result;		   // "disabled", "none", "reverted", "revert-failed", "cleanup-failed", "failed"
 	Kind kind = Kind::ok;
 	std::string message;
 	std::optional<double> transition_ms;

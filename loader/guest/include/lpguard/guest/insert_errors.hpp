@@ -12,9 +12,9 @@ namespace lpguard {
 
 struct InsertFailure {
 	int err = 0;
-	std::string errno_name;   // "EPERM"
-	std::string why;          // the reason, one line
-	std::string todo;         // what to do
+	std::string errno_name;			// "EPERM"
+	std::string why;			// the reason, one line
+	std::string todo;			// what to do
 	std::optional<LpguardDecision> lpguard; // lpguard's decision, when it logged one
 
 	std::string line(const std::string &module) const; // "cannot load M: why (todo)"

@@ -25,7 +25,7 @@ struct LpLoadPaths {
 struct InstalledPatch {
 	std::string name;
 	std::string sha256;
-	std::string source;       // the path it was installed from
+	std::string source;	  // the path it was installed from
 	std::string installed_at; // UTC, ISO 8601
 	std::filesystem::path ko;
 };

@@ -17,24 +17,24 @@
 namespace lpguard {
 
 struct PatchedObject {
-	std::string name;                  // "vmlinux" or a module name
-	std::optional<bool> patched;       // <object>/patched (6.1+)
+	std::string name;		    // "vmlinux" or a module name
+	std::optional<bool> patched;	    // <object>/patched (6.1+)
 	std::vector<std::string> functions; // "<function>,<sympos>" directory names
 };
 
 struct PatchState {
-	std::string name;                  // patch (= module) name
+	std::string name; // patch (= module) name
 	bool enabled = false;
 	bool transition = false;
-	std::optional<bool> replace;       // <patch>/replace (6.11+)
+	std::optional<bool> replace; // <patch>/replace (6.11+)
 	std::vector<PatchedObject> objects;
 };
 
 struct ModuleState {
 	std::string name;
-	std::string initstate;             // "live", "coming", "going" ("" when unreadable)
-	std::optional<int> refcnt;         // absent when the module cannot be unloaded
-	std::string taint;                 // per-module taint letters, e.g. "OEK"
+	std::string initstate;	   // "live", "coming", "going" ("" when unreadable)
+	std::optional<int> refcnt; // absent when the module cannot be unloaded
+	std::string taint;	   // per-module taint letters, e.g. "OEK"
 	std::vector<std::string> holders;
 
 	bool is_livepatch() const { return taint.find('K') != std::string::npos; }
@@ -44,8 +44,8 @@ struct TaskState {
 	int pid = 0;
 	int tid = 0;
 	std::string comm;
-	int patch_state = -1;              // -1 idle, 0 unpatched, 1 patched
-	std::vector<std::string> stack;    // kernel stack, one frame per entry (filled on request)
+	int patch_state = -1;		// -1 idle, 0 unpatched, 1 patched
+	std::vector<std::string> stack; // kernel stack, one frame per entry (filled on request)
 };
 
 class LivepatchSysfs {
@@ -84,9 +84,9 @@ public:
 	std::vector<TaskState> pending_tasks(int target, bool with_stacks = false) const;
 	std::vector<std::string> task_stack(int pid, int tid) const;
 
-	std::string kernel_release() const;       // /proc/sys/kernel/osrelease
+	std::string kernel_release() const;		   // /proc/sys/kernel/osrelease
 	std::optional<unsigned long> kernel_taint() const; // /proc/sys/kernel/tainted
-	std::string kernel_cmdline() const;       // /proc/cmdline
+	std::string kernel_cmdline() const;		   // /proc/cmdline
 
 private:
 	std::filesystem::path root_;

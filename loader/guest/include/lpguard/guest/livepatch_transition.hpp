@@ -17,7 +17,7 @@ using Clock = std::chrono::steady_clock;
 
 struct Backoff {
 	std::chrono::microseconds initial{1000}; // first sleep
-	std::chrono::microseconds max{20000};    // sleeps double up to this
+	std::chrono::microseconds max{20000};	 // sleeps double up to this
 	static Backoff fixed(std::chrono::microseconds every) { return {every, every}; }
 };
 
@@ -31,6 +31,7 @@ class BackoffSleeper {
 public:
 	explicit BackoffSleeper(const Backoff &b);
 	void sleep_until_next(Clock::time_point deadline);
+
 private:
 	std::chrono::microseconds step_;
 	std::chrono::microseconds max_;
@@ -39,8 +40,8 @@ private:
 struct TransitionProgress {
 	std::string patch;
 	Clock::duration elapsed{};
-	int target = 1;                 // 1: patching, 0: unpatching
-	std::size_t pending_tasks = 0;  // tasks not yet switched to target
+	int target = 1;		       // 1: patching, 0: unpatching
+	std::size_t pending_tasks = 0; // tasks not yet switched to target
 };
 
 struct WaitOptions {
@@ -62,7 +63,7 @@ struct TransitionResult {
 	TransitionOutcome outcome = TransitionOutcome::completed;
 	Clock::duration elapsed{};   // from the call until the end was seen
 	Clock::time_point seen_at{}; // when the end was seen
-	bool enabled = false;        // <patch>/enabled when the end was seen (false if vanished)
+	bool enabled = false;	     // <patch>/enabled when the end was seen (false if vanished)
 	int polls = 0;
 };
 

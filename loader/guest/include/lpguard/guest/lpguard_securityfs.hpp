@@ -33,7 +33,7 @@ struct LpguardDecision {
 	std::string verdict; // "allowed", "refused", ...
 	std::string reason;
 	std::string check_ns;
-	std::string raw;     // the line as read
+	std::string raw; // the line as read
 
 	bool refused() const { return verdict == "refused"; }
 };
@@ -58,10 +58,10 @@ std::optional<LpguardDecision> last_lpguard_decision(const LivepatchSysfs &sys, 
 						     const std::string &before = {});
 
 struct LpguardStatus {
-	bool present = false;  // securityfs directory exists
+	bool present = false;					 // securityfs directory exists
 	std::vector<std::pair<std::string, std::string>> fields; // "key: value" or "key=value" lines, in order
-	std::vector<std::string> other_lines;                    // lines that are neither
-	std::vector<LpguardDecision> recent;                     // last decisions from the log
+	std::vector<std::string> other_lines;			 // lines that are neither
+	std::vector<LpguardDecision> recent;			 // last decisions from the log
 };
 
 LpguardStatus read_lpguard_status(const LivepatchSysfs &sys, std::size_t max_decisions = 5);

@@ -15,22 +15,22 @@
 namespace lpguard {
 
 struct PrecheckItem {
-	std::string check;  // "format", "livepatch", "vermagic", "signature"
+	std::string check; // "format", "livepatch", "vermagic", "signature"
 	bool ok = false;
 	std::string detail; // what was found (ok) or why not, one line
 };
 
 struct PrecheckReport {
 	std::string path;
-	std::string name;            // module name ("" when unparsable)
+	std::string name; // module name ("" when unparsable)
 	std::string sha256;
 	std::string vermagic;
 	std::string kernel_release;
-	std::string cert_source;     // the file or directory certificates came from
-	std::string signer;          // subject of the certificate that verified
+	std::string cert_source; // the file or directory certificates came from
+	std::string signer;	 // subject of the certificate that verified
 	std::vector<PrecheckItem> checks;
 	bool ok = false;
-	std::string message;         // one line: the first failure with what to do, or a summary
+	std::string message; // one line: the first failure with what to do, or a summary
 };
 
 // cert_fallback is used when lpguard exposes no certificates in securityfs.

@@ -36,21 +36,21 @@ struct DeployRequest {
 	std::filesystem::path signed_module; // absolute path of the signed patch
 	std::string module_name;
 	std::string vermagic;
-	std::string sha256;                  // of the signed patch file
-	std::optional<double> timeout;       // lp-load apply --timeout
-	std::string remote_dir;              // e.g. /tmp/cvm-cli-<random>
+	std::string sha256;	       // of the signed patch file
+	std::optional<double> timeout; // lp-load apply --timeout
+	std::string remote_dir;	       // e.g. /tmp/cvm-cli-<random>
 	bool dry_run = false;
 };
 
 struct DeployResult {
 	Kind kind = Kind::ok; // the outcome; cvm-cli maps it to its exit code
-	std::string message;           // one line
+	std::string message;  // one line
 	std::string guest_release;
-	nlohmann::json guest_status;   // lp-load status --json, or null
-	nlohmann::json lp_load;        // lp-load apply --json, or null
+	nlohmann::json guest_status; // lp-load status --json, or null
+	nlohmann::json lp_load;	     // lp-load apply --json, or null
 	int lp_load_exit = -1;
 	int commands_run = 0;
-	int connections_opened = 0;    // commands that open a new connection
+	int connections_opened = 0; // commands that open a new connection
 };
 
 // Runs a command; out null: stdout inherited; background: stdout to /dev/null.

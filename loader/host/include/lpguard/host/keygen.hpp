@@ -8,7 +8,10 @@
 
 namespace lpguard {
 
-enum class KeyType { rsa4096, ecdsa_p384 };
+enum class KeyType {
+	rsa4096,
+	ecdsa_p384,
+};
 
 struct KeygenOptions {
 	std::filesystem::path out_dir = "keys";

@@ -26,6 +26,7 @@ public:
 	~SigningKey();
 	SigningKey(SigningKey &&) noexcept;
 	SigningKey &operator=(SigningKey &&) noexcept;
+
 private:
 	struct Impl;
 	explicit SigningKey(std::unique_ptr<Impl> impl);

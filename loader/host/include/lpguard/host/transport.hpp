@@ -22,7 +22,7 @@ struct SshTarget {
 	std::string host;
 	std::optional<int> port;
 	std::string destination() const; // [user@]host, for ssh
-	std::string scp_host() const;     // [user@]host or [user@][v6addr], for scp
+	std::string scp_host() const;	 // [user@]host or [user@][v6addr], for scp
 };
 
 // [USER@]HOST[:PORT], [USER@][IPV6]:PORT. Refuses values starting with '-'
@@ -65,7 +65,7 @@ struct AzureOptions {
 	std::string vm, resource_group;
 	std::optional<std::string> local_user;
 	std::optional<std::filesystem::path> identity;
-	std::filesystem::path config_file;  // written by `az ssh config`
+	std::filesystem::path config_file; // written by `az ssh config`
 	std::filesystem::path control_path;
 };
 
