@@ -88,13 +88,15 @@ TEST_CASE("a line with a malformed quoted value is not a record", "[lpload][lpgu
 
 TEST_CASE("old-format lines without escapes parse as before", "[lpload][lpguard]")
 {
-	auto d = lpguard::parse_lpguard_log(
-		"lpguard: livepatch refused obj=\"lpg_unsigned\" signer=\"\" reason=\"livepatch is not signed: sign it "
-		"with a livepatch key\" sha256=0123abcd pid=42 comm=\"modload\"\n");
+	// The kernel log's form of a decision, as lpguard wrote it before values were escaped.
+	const std::string line = "lpguard: livepatch refused obj=\"lpg_unsigned\" signer=\"\" reason=\"livepatch is not "
+				 "signed: sign it with a livepatch key\" sha256=0123abcd pid=42 comm=\"modload\"";
+	auto d = lpguard::parse_lpguard_log(line + "\n");
 	REQUIRE(d.size() == 1);
-	CHECK(d[0].module == "lpg_unsigned");
-	CHECK(d[0].sha256 == "0123abcd");
-	CHECK(d[0].reason == "livepatch is not signed: sign it with a livepatch key");
+	const auto &r = d.front();
+	CHECK((r.module == "lpg_unsigned" && r.sha256 == "0123abcd" && r.refused()));
+	CHECK(r.reason == "livepatch is not signed: sign it with a livepatch key");
+	CHECK(r.raw == line);
 }
 
 TEST_CASE("the decision for this attempt is found: refusal first, only lines logged after the attempt began",
