@@ -4,7 +4,7 @@
 #   make deps          install build/test dependencies (root, Debian 12)
 #   make demo          the whole workflow on a local QEMU VM
 #   make test          every test: unit, ASan/UBSan, fuzz (short), config check, KUnit, QEMU
-#   make check         the fast unit subset
+#   make check         the fast unit subset and the C++ format check
 #   make fuzz-long     every fuzz target for FUZZ_SECONDS (default 1800) each
 #   make kernel        the QEMU test kernel (lpguard built in)
 #   make KDIR=/path/to/linux-6.15.2 image-kernel   graft lpguard into a real image tree and build it
@@ -39,9 +39,9 @@ TEST_KEYS_OTHER := $(TEST)/keys-other
 TEST_KEYS_ECDSA := $(TEST)/keys-ecdsa
 TEST_SSH := $(TEST)/ssh
 
-.PHONY: all deps build check check-asan test test-config test-fuzz fuzz-long test-qemu test-artifacts kernel kernel-mod \
-	payload initramfs test-keys demo test-kernels test-kpatch kernel-kpatch test-loadable payload-mod kernel-kasan \
-	test-kasan image-kernel module bench clean distclean
+.PHONY: all deps build check format-check format check-asan test test-config test-fuzz fuzz-long test-qemu test-artifacts \
+	kernel kernel-mod payload initramfs test-keys demo test-kernels test-kpatch kernel-kpatch test-loadable payload-mod \
+	kernel-kasan test-kasan image-kernel module bench clean distclean
 
 all: build
 
@@ -66,9 +66,20 @@ $(SIGN_FILE): $(KSRC)/Makefile
 	mkdir -p $(dir $@)
 	gcc -O2 -Wno-deprecated-declarations -I$(KSRC)/scripts -o $@ $(KSRC)/scripts/sign-file.c -lcrypto
 
-check: build $(SIGN_FILE)
+check: build $(SIGN_FILE) format-check
 	LPGUARD_SIGN_FILE=$(SIGN_FILE) $(BIN)/unit-tests
 	$(TOP)/tests/config/test-check-config.sh
+
+# The project's C++ in the style of .clang-format (clang-format 14):
+# `make format` rewrites it, `make format-check` (part of check) fails on a difference.
+CLANG_FORMAT ?= clang-format-14
+FORMAT_FILES = $(shell cd $(TOP) && git ls-files 'loader/*.cpp' 'loader/*.hpp' 'tests/unit/*.cpp' \
+	'tests/unit/*.hpp' 'tests/fuzz/*.cpp' 'bench/*.cpp')
+format-check:
+	@cd $(TOP) && $(CLANG_FORMAT) --dry-run -Werror $(FORMAT_FILES) || \
+		{ echo "format-check: C++ differs from .clang-format: run 'make format' and review the change" >&2; exit 1; }
+format:
+	cd $(TOP) && $(CLANG_FORMAT) -i $(FORMAT_FILES)
 
 check-asan: $(CMAKE_ASAN)/CMakeCache.txt $(SIGN_FILE)
 	cmake --build $(CMAKE_ASAN) -j$(JOBS) --target unit-tests

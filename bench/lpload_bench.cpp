@@ -6,7 +6,7 @@
 // to 0 after a given time and records when; the figure is the time from
 // that flip until apply_patch() returns (wait, then cleanup and report).
 //
-//   bench/lpload-bench.sh [TRIALS]       (builds this against build/cmake)
+//   bench/lpload-bench.sh [TRIALS]       (builds the lpload-bench target in build/cmake)
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "fakesys/fake_kernel.hpp"
-#include "lpguard/lpload_apply.hpp"
+#include "lpguard/guest/apply.hpp"
 
 using namespace std::chrono_literals;
 using lpguard::Clock;
@@ -37,7 +37,7 @@ static double run_one(const lpguard::Backoff &backoff, std::chrono::milliseconds
 	auto r = lpguard::apply_patch(t.sys(), k, req);
 	auto done = Clock::now();
 	auto end = k.transition_end(name);
-	if (r.exit_code != 0 || !end) {
+	if (r.kind != lpguard::Kind::ok || !end) {
 		std::fprintf(stderr, "lpload-bench: apply failed: %s\n", r.message.c_str());
 		std::exit(1);
 	}
@@ -68,8 +68,8 @@ int main(int argc, char **argv)
 	for (int i = 0; i < trials; i++)
 		lengths.emplace_back(dist(rng));
 
-	const lpguard::Backoff lpload{};                              // 1 ms doubling to 20 ms
-	const lpguard::Backoff kpatch = lpguard::Backoff::fixed(1s);  // kpatch: sleep 1 s between reads
+	const lpguard::Backoff lpload{};			     // 1 ms doubling to 20 ms
+	const lpguard::Backoff kpatch = lpguard::Backoff::fixed(1s); // kpatch: sleep 1 s between reads
 	std::vector<double> a, b;
 	for (int i = 0; i < trials; i++) {
 		a.push_back(run_one(lpload, lengths[i], 2 * i));

@@ -4,7 +4,8 @@
 
 #include <CLI/CLI.hpp>
 
-#include "lpguard/module_image.hpp"
+#include "lpguard/core/error.hpp"
+#include "lpguard/core/module_image.hpp"
 
 namespace cvmcli {
 
@@ -21,7 +22,11 @@ inline constexpr const char *kDefaultCert = "keys/livepatch.crt";
 // Certificates from files and directories (verify.cpp).
 std::vector<lpguard::Certificate> load_certs(const std::vector<std::string> &paths);
 
-// Exit status of the subcommand that ran (set by its callback).
-int &exit_status();
+// The outcome of the subcommand that ran, when it did not throw (set by its
+// callback; main maps it to the exit code).
+lpguard::Kind &outcome();
+
+// The --hash values: the digests module signatures may use.
+std::vector<std::string> hash_names();
 
 } // namespace cvmcli

@@ -4,7 +4,7 @@
 #include <iostream>
 
 #include "commands.hpp"
-#include "lpguard/keygen.hpp"
+#include "lpguard/host/keygen.hpp"
 
 namespace cvmcli {
 

@@ -6,8 +6,8 @@
 #include <nlohmann/json.hpp>
 
 #include "commands.hpp"
-#include "lpguard/deploy.hpp"
-#include "lpguard/module_image.hpp"
+#include "lpguard/core/json.hpp"
+#include "lpguard/core/module_image.hpp"
 
 namespace cvmcli {
 
@@ -31,8 +31,7 @@ void add_inspect_command(CLI::App &app)
 		std::error_code ec;
 		if (cert_paths.empty() && std::filesystem::exists(kDefaultCert, ec))
 			cert_paths.push_back(kDefaultCert);
-		nlohmann::json verification = {{"verified", nullptr}, {"reason", nullptr}, {"signer", nullptr},
-					       {"certificates", cert_paths}};
+		nlohmann::json verification = {{"verified", nullptr}, {"reason", nullptr}, {"signer", nullptr}, {"certificates", cert_paths}};
 		if (cert_paths.empty()) {
 			verification["reason"] = "no certificate given (--cert)";
 		} else {
@@ -47,19 +46,19 @@ void add_inspect_command(CLI::App &app)
 		if (image.signature) {
 			const auto &s = *image.signature;
 			sig = {{"hash_algo", s.hash_algo},
-			       {"signer", s.signer.empty() ? nlohmann::json(nullptr) : nlohmann::json(s.signer)},
-			       {"serial", s.serial_hex.empty() ? nlohmann::json(nullptr) : nlohmann::json(s.serial_hex)},
-			       {"key_id", s.key_id_hex.empty() ? nlohmann::json(nullptr) : nlohmann::json(s.key_id_hex)},
+			       {"signer", lpguard::json_or_null(s.signer)},
+			       {"serial", lpguard::json_or_null(s.serial_hex)},
+			       {"key_id", lpguard::json_or_null(s.key_id_hex)},
 			       {"pkcs7_size", s.pkcs7_der.size()}};
 		}
 		nlohmann::json modinfo = nlohmann::json::array();
 		for (const auto &[k, v] : image.modinfo)
-			modinfo.push_back({k, v});
+			modinfo.push_back({lpguard::json_text(k), lpguard::json_text(v)});
 		nlohmann::json j = {{"path", o->module},
 				    {"name", image.name},
 				    {"vermagic", image.vermagic},
 				    {"release", lpguard::vermagic_release(image.vermagic)},
-				    {"livepatch", image.livepatch ? nlohmann::json(*image.livepatch) : nlohmann::json(nullptr)},
+				    {"livepatch", lpguard::json_or_null(image.livepatch)},
 				    {"size", image.bytes.size()},
 				    {"payload_size", image.payload_size},
 				    {"sha256", image.sha256_hex()},
@@ -67,7 +66,7 @@ void add_inspect_command(CLI::App &app)
 				    {"verification", verification},
 				    {"modinfo", modinfo}};
 		if (o->json) {
-			std::cout << j.dump(2) << "\n";
+			lpguard::print_json(std::cout, j);
 			return;
 		}
 		std::cout << "file:       " << o->module << "\n"

@@ -2,7 +2,9 @@
 // cvm-cli livepatch <provider> <target> PATCH.ko: sign, check the guest,
 // upload atomically, run lp-load on the guest and exit with its verdict.
 
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <iostream>
 #include <sstream>
 
@@ -10,10 +12,13 @@
 #include <openssl/rand.h>
 
 #include "commands.hpp"
-#include "lpguard/deploy.hpp"
-#include "lpguard/exit_codes.hpp"
-#include "lpguard/module_sign.hpp"
-#include "lpguard/remote.hpp"
+#include "exit_codes.hpp"
+#include "lpguard/core/json.hpp"
+#include "lpguard/core/text.hpp"
+#include "lpguard/host/deploy.hpp"
+#include "lpguard/host/module_sign.hpp"
+#include "lpguard/host/process.hpp"
+#include "lpguard/host/transport.hpp"
 
 namespace cvmcli {
 
@@ -32,14 +37,8 @@ std::string random_hex(std::size_t bytes)
 	std::vector<unsigned char> b(bytes);
 	if (RAND_bytes(b.data(), static_cast<int>(b.size())) != 1)
 		throw lpguard::Error("cannot create a random name", "RAND_bytes failed", "check the system's entropy source",
-				     lpguard::exit_code::internal);
-	static const char d[] = "0123456789abcdef";
-	std::string s;
-	for (auto c : b) {
-		s += d[c >> 4];
-		s += d[c & 15];
-	}
-	return s;
+				     lpguard::Kind::internal);
+	return lpguard::hex(b.data(), b.size());
 }
 
 class TempDir {
@@ -49,7 +48,7 @@ public:
 		std::string t = "/tmp/cvm-cli.XXXXXX";
 		if (!mkdtemp(t.data()))
 			throw lpguard::Error("cannot create a temporary directory under /tmp", std::strerror(errno),
-					     "check that /tmp is writable", lpguard::exit_code::output);
+					     "check that /tmp is writable", lpguard::Kind::output);
 		path_ = t;
 	}
 	~TempDir()
@@ -58,6 +57,7 @@ public:
 		std::filesystem::remove_all(path_, ec);
 	}
 	const std::filesystem::path &path() const { return path_; }
+
 private:
 	std::filesystem::path path_;
 };
@@ -69,7 +69,7 @@ void add_common(CLI::App *cmd, Common &c, const char *target_help)
 	cmd->add_option("--key", c.key, "Livepatch signing key")->capture_default_str();
 	cmd->add_option("--cert", c.cert, "Certificate of the signing key")->capture_default_str();
 	cmd->add_option("--hash", c.hash, "Signature digest")
-		->check(CLI::IsMember({"sha256", "sha384", "sha512"}))
+		->check(CLI::IsMember(hash_names()))
 		->capture_default_str();
 	cmd->add_option("--timeout", c.timeout, "Transition timeout passed to lp-load apply (seconds)")
 		->check(CLI::PositiveNumber);
@@ -81,10 +81,9 @@ void run_livepatch(const Common &c, const std::string &provider, const Transport
 {
 	auto image = lpguard::ModuleImage::from_file(c.patch);
 	if (!image.is_livepatch())
-		throw lpguard::Error("refusing " + c.patch, "it is not a livepatch: no livepatch= tag in .modinfo, module \"" +
-				     image.name + "\" would load as an ordinary module",
+		throw lpguard::Error("refusing " + c.patch, "it is not a livepatch: no livepatch= tag in .modinfo, module \"" + image.name + "\" would load as an ordinary module",
 				     "build it as a livepatch with kpatch-build, or add MODULE_INFO(livepatch, \"Y\")",
-				     lpguard::exit_code::refused);
+				     lpguard::Kind::refused);
 	auto key = lpguard::SigningKey::load(c.key, c.cert);
 	TempDir tmp;
 	auto transport = make(tmp.path());
@@ -92,28 +91,24 @@ void run_livepatch(const Common &c, const std::string &provider, const Transport
 		for (const auto &[tool, package] : transport->required_tools())
 			if (!lpguard::find_program(tool))
 				throw lpguard::Error(tool + " not found on PATH", "the " + provider + " provider runs " + tool,
-						     "install " + package, lpguard::exit_code::remote);
+						     "install " + package, lpguard::Kind::remote);
 
 	std::vector<uint8_t> appendix;
 	std::size_t payload = lpguard::sign_module(image, key, c.hash, &appendix);
 	auto signed_path = tmp.path() / (image.name + ".ko");
-	lpguard::write_file_atomic(signed_path, {std::span<const uint8_t>(image.bytes.data(), payload), appendix}, 0600, false);
+	lpguard::write_file_atomic(signed_path, {std::span<const uint8_t>(image.bytes.data(), payload), appendix}, 0600,
+				   lpguard::Durability::volatile_);
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned md_len = 0;
 	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
 	bool ok = ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr) &&
-		  EVP_DigestUpdate(ctx, image.bytes.data(), payload) &&
-		  EVP_DigestUpdate(ctx, appendix.data(), appendix.size()) && EVP_DigestFinal_ex(ctx, md, &md_len);
+		EVP_DigestUpdate(ctx, image.bytes.data(), payload) &&
+		EVP_DigestUpdate(ctx, appendix.data(), appendix.size()) && EVP_DigestFinal_ex(ctx, md, &md_len);
 	EVP_MD_CTX_free(ctx);
 	if (!ok)
 		throw lpguard::Error("cannot hash the signed patch", "EVP_Digest failed", "report this as a bug",
-				     lpguard::exit_code::internal);
-	std::string sha;
-	static const char d[] = "0123456789abcdef";
-	for (unsigned i = 0; i < md_len; i++) {
-		sha += d[md[i] >> 4];
-		sha += d[md[i] & 15];
-	}
+				     lpguard::Kind::internal);
+	std::string sha = lpguard::hex(md, md_len);
 
 	lpguard::DeployRequest req;
 	req.signed_module = signed_path;
@@ -137,26 +132,23 @@ void run_livepatch(const Common &c, const std::string &provider, const Transport
 			cmds.push_back(line);
 		nlohmann::json j = {{"provider", provider},
 				    {"target", c.target},
-				    {"patch", {{"path", c.patch}, {"name", image.name}, {"vermagic", image.vermagic},
-					       {"sha256_signed", sha}}},
+				    {"patch", {{"path", c.patch}, {"name", image.name}, {"vermagic", image.vermagic}, {"sha256_signed", sha}}},
 				    {"dry_run", c.dry_run},
 				    {"commands", cmds},
-				    {"guest_release", res.guest_release.empty() ? nlohmann::json(nullptr)
-									       : nlohmann::json(res.guest_release)},
+				    {"guest_release", res.guest_release.empty() ? nlohmann::json(nullptr) : nlohmann::json(res.guest_release)},
 				    {"guest_status", res.guest_status},
 				    {"lp_load", res.lp_load},
-				    {"lp_load_exit", res.lp_load_exit < 0 ? nlohmann::json(nullptr)
-									  : nlohmann::json(res.lp_load_exit)},
-				    {"exit_code", res.exit_code},
+				    {"lp_load_exit", res.lp_load_exit < 0 ? nlohmann::json(nullptr) : nlohmann::json(res.lp_load_exit)},
+				    {"exit_code", exit_code(res.kind)},
 				    {"message", res.message}};
-		std::cout << j.dump(2) << "\n";
-	} else if (res.exit_code == 0) {
+		lpguard::print_json(std::cout, j);
+	} else if (res.kind == lpguard::Kind::ok) {
 		if (!c.dry_run)
 			std::cout << "cvm-cli: " << res.message << "\n";
 	} else {
 		std::cerr << "cvm-cli: " << res.message << "\n";
 	}
-	exit_status() = res.exit_code;
+	outcome() = res.kind;
 }
 
 } // namespace

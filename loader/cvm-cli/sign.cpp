@@ -4,8 +4,7 @@
 #include <iostream>
 
 #include "commands.hpp"
-#include "lpguard/exit_codes.hpp"
-#include "lpguard/module_sign.hpp"
+#include "lpguard/host/module_sign.hpp"
 
 namespace cvmcli {
 
@@ -20,22 +19,23 @@ void add_sign_command(CLI::App &app)
 	cmd->add_option("--key", o->key, "Private key (PEM)")->capture_default_str();
 	cmd->add_option("--cert", o->cert, "Certificate of the key (PEM or DER)")->capture_default_str();
 	cmd->add_option("--hash", o->hash, "Digest")
-		->check(CLI::IsMember({"sha256", "sha384", "sha512"}))
+		->check(CLI::IsMember(hash_names()))
 		->capture_default_str();
 	cmd->add_option("-o,--output", o->out, "Write the signed module here (default: replace MODULE.ko)");
 	cmd->add_option("module", o->module, "Module to sign")->required();
 	cmd->callback([o] {
 		auto key = lpguard::SigningKey::load(o->key, o->cert);
 		// Mapped for the checks, read once for the digest, copied in the kernel.
-		lpguard::MappedFile in(o->module, "module", lpguard::exit_code::input);
+		lpguard::MappedFile in(o->module, "module", lpguard::Kind::input);
 		std::vector<uint8_t> appendix;
 		std::size_t payload;
 		try {
 			payload = lpguard::sign_module(in, key, o->hash, &appendix);
-		} catch (const lpguard::Error &e) {
-			if (e.exit_code() != lpguard::exit_code::input)
-				throw;
-			throw lpguard::Error(e.what_failed() + " " + o->module, e.why(), e.todo(), e.exit_code());
+		} catch (lpguard::Error &e) {
+			// What is wrong with the module names it; key errors name the key.
+			if (e.kind() == lpguard::Kind::input)
+				e.add_path(o->module);
+			throw;
 		}
 		// sign_module strips existing signatures: a shorter payload means there was one.
 		bool was_signed = payload < in.bytes().size();

@@ -4,10 +4,14 @@
 #include <iostream>
 
 #include "commands.hpp"
-#include "lpguard/exit_codes.hpp"
-#include "lpguard/module_image.hpp"
+#include "lpguard/core/module_image.hpp"
 
 namespace cvmcli {
+
+std::vector<std::string> hash_names()
+{
+	return {lpguard::kSignatureHashes.begin(), lpguard::kSignatureHashes.end()};
+}
 
 std::vector<lpguard::Certificate> load_certs(const std::vector<std::string> &paths)
 {
@@ -38,7 +42,7 @@ void add_verify_command(CLI::App &app)
 					     image.signature ? "sign it with the key of one of these certificates "
 							       "(cvm-cli sign), or pass the right --cert"
 							     : "sign it with cvm-cli sign",
-					     lpguard::exit_code::verify);
+					     lpguard::Kind::signature);
 		std::cout << o->module << ": signature OK (" << image.signature->hash_algo << ", signer "
 			  << r.signer_subject.value_or("?") << ")\n";
 	});

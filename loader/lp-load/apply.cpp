@@ -7,25 +7,14 @@
 #include <unistd.h>
 
 #include "lp-load.hpp"
-#include "lpguard/kmod_loader.hpp"
-#include "lpguard/lock_file.hpp"
-#include "lpguard/lpload_apply.hpp"
-#include "lpguard/lpload_exit.hpp"
-#include "lpguard/lpload_precheck.hpp"
+#include "lpguard/guest/apply.hpp"
+#include "lpguard/guest/kmod_loader.hpp"
+#include "lpguard/guest/lock_file.hpp"
+#include "lpguard/guest/precheck.hpp"
 
 namespace lpload_tool {
 
-void print_json(const nlohmann::json &j)
-{
-	std::cout << j.dump(2) << std::endl;
-}
-
-static std::chrono::steady_clock::duration seconds(double s)
-{
-	return std::chrono::duration_cast<std::chrono::steady_clock::duration>(std::chrono::duration<double>(s));
-}
-
-int run_apply(Context &ctx, const ApplyArgs &args, const char *command)
+lpguard::Kind run_apply(Context &ctx, const ApplyArgs &args, const char *command)
 {
 	auto lock = lpguard::LockFile::acquire(ctx.paths.lock());
 
@@ -40,24 +29,24 @@ int run_apply(Context &ctx, const ApplyArgs &args, const char *command)
 			r.path = pre.path;
 			r.sha256 = pre.sha256;
 			r.result = "precheck-failed";
-			r.exit_code = lpguard::lpload::exit_precheck;
+			r.kind = lpguard::Kind::precheck;
 			r.message = pre.message;
 			auto j = lpguard::to_json(r);
 			j["command"] = command;
 			j["precheck"] = lpguard::to_json(pre);
-			print_json(j);
+			print_report(j, r.kind);
 		} else {
 			std::cerr << "lp-load: " << pre.message << "\n";
 		}
-		return lpguard::lpload::exit_precheck;
+		return lpguard::Kind::precheck;
 	}
 
 	lpguard::ApplyRequest req;
 	req.ko = args.ko;
 	req.name = pre.name;
 	req.sha256 = pre.sha256;
-	req.wait.timeout = seconds(args.timeout_s);
-	req.revert_timeout = seconds(args.revert_timeout_s);
+	req.wait.timeout = lpguard::seconds(args.timeout_s);
+	req.revert_timeout = lpguard::seconds(args.revert_timeout_s);
 	bool tty = !args.json && ::isatty(STDERR_FILENO);
 	bool drew = false;
 	if (tty) {
@@ -80,37 +69,27 @@ int run_apply(Context &ctx, const ApplyArgs &args, const char *command)
 		auto j = lpguard::to_json(r);
 		j["command"] = command;
 		j["precheck"] = lpguard::to_json(pre);
-		print_json(j);
-		return r.exit_code;
+		print_report(j, r.kind);
+		return r.kind;
 	}
-	if (r.exit_code == lpguard::lpload::exit_ok) {
-		std::cout << r.message << "\n";
+	print_message(r.kind, r.message);
+	if (r.kind == lpguard::Kind::ok)
 		for (const auto &m : r.cleanup.removed)
 			std::cout << "removed module " << m << "\n";
-		return r.exit_code;
-	}
-	std::cerr << "lp-load: " << r.message << "\n";
-	if (!r.blocking.empty())
-		std::cerr << "tasks that kept the transition from finishing, with their kernel stacks:\n"
-			  << lpguard::format_blocking(r.blocking);
-	return r.exit_code;
+	std::cerr << lpguard::format_blocking(r.blocking);
+	return r.kind;
 }
 
-void add_apply(CLI::App &app, Context &ctx)
+void setup_apply(CLI::App *sub, Context &ctx)
 {
 	static ApplyArgs args;
-	auto *sub = app.add_subcommand("apply", "Verify PATCH.ko, load it and wait for its transition (the default)");
 	sub->add_option("patch", args.ko, "The livepatch module (.ko)")->required();
-	sub->add_option("--timeout", args.timeout_s, "Seconds to wait for the transition before reverting")
-		->default_val(60)
-		->check(CLI::PositiveNumber);
-	sub->add_option("--revert-timeout", args.revert_timeout_s, "Seconds to wait for a revert")
-		->default_val(60)
-		->check(CLI::PositiveNumber);
-	sub->add_flag("--json", args.json, "Print the report as JSON (schema in docs/lp-load.md)");
+	add_seconds_option(sub, "--timeout", args.timeout_s, "Seconds to wait for the transition before reverting");
+	add_seconds_option(sub, "--revert-timeout", args.revert_timeout_s, "Seconds to wait for a revert");
+	add_json_flag(sub, args.json);
 	sub->add_flag("--no-precheck", args.no_precheck,
 		      "Load even if lp-load's own checks fail, and let the kernel (lpguard) decide");
-	sub->callback([&ctx] { ctx.exit_code = run_apply(ctx, args); });
+	sub->callback([&ctx] { ctx.outcome = run_apply(ctx, args); });
 }
 
 } // namespace lpload_tool

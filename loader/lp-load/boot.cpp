@@ -4,23 +4,19 @@
 #include <iostream>
 
 #include "lp-load.hpp"
-#include "lpguard/lpload_exit.hpp"
 
 namespace lpload_tool {
 
-void add_boot(CLI::App &app, Context &ctx)
+void setup_boot(CLI::App *sub, Context &ctx)
 {
 	static ApplyArgs args;
-	auto *sub = app.add_subcommand("boot", "Apply the installed patch (for the boot unit and initramfs)");
-	sub->add_option("--timeout", args.timeout_s, "Seconds to wait for the transition before reverting")
-		->default_val(60)
-		->check(CLI::PositiveNumber);
-	sub->add_flag("--json", args.json, "Print the report as JSON (schema in docs/lp-load.md)");
+	add_seconds_option(sub, "--timeout", args.timeout_s, "Seconds to wait for the transition before reverting");
+	add_json_flag(sub, args.json);
 	sub->callback([&ctx] {
 		auto say = [&](const std::string &result, const std::string &msg) {
-			ctx.exit_code = 0;
+			ctx.outcome = lpguard::Kind::ok;
 			if (args.json)
-				print_json({{"command", "boot"}, {"result", result}, {"exit_code", 0}, {"message", msg}});
+				print_report({{"command", "boot"}, {"result", result}, {"message", msg}}, ctx.outcome);
 			else
 				std::cout << "lp-load: " << msg << "\n";
 		};
@@ -35,7 +31,7 @@ void add_boot(CLI::App &app, Context &ctx)
 				return say("already-active", inst->name + " is already active");
 		}
 		args.ko = inst->ko.string();
-		ctx.exit_code = run_apply(ctx, args, "boot");
+		ctx.outcome = run_apply(ctx, args, "boot");
 	});
 }
 

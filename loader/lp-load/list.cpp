@@ -3,21 +3,20 @@
 #include <iostream>
 
 #include "lp-load.hpp"
-#include "lpguard/lpload_status.hpp"
+#include "lpguard/guest/status.hpp"
 
 namespace lpload_tool {
 
-void add_list(CLI::App &app, Context &ctx)
+void setup_list(CLI::App *sub, Context &ctx)
 {
 	static bool json = false;
-	auto *sub = app.add_subcommand("list", "List loaded livepatch modules: active, in transition, leftover");
-	sub->add_flag("--json", json, "Print as JSON (schema in docs/lp-load.md)");
+	add_json_flag(sub, json);
 	sub->callback([&ctx] {
+		ctx.outcome = lpguard::Kind::ok;
 		if (json)
-			print_json(lpguard::list_json(ctx.sys));
+			lpguard::print_json(std::cout, lpguard::list_json(ctx.sys));
 		else
 			std::cout << lpguard::list_text(ctx.sys);
-		ctx.exit_code = 0;
 	});
 }
 

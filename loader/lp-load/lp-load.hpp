@@ -3,20 +3,33 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include <CLI/CLI.hpp>
-#include <nlohmann/json.hpp>
 
-#include "lpguard/livepatch_sysfs.hpp"
-#include "lpguard/lpload_install.hpp"
+#include "lpguard/core/error.hpp"
+#include "lpguard/core/json.hpp"
+#include "lpguard/guest/install.hpp"
+#include "lpguard/guest/livepatch_sysfs.hpp"
 
 namespace lpload_tool {
 
 struct Context {
-	lpguard::LpLoadPaths paths;           // /run, /var/lib/lp-load, /etc/lp-load/certs
-	lpguard::LivepatchSysfs sys{"/"};     // /sys and /proc
-	int exit_code = 0;                    // set by the subcommand that ran
+	lpguard::LpLoadPaths paths;		   // /run, /var/lib/lp-load, /etc/lp-load/certs
+	lpguard::LivepatchSysfs sys{"/"};	   // /sys and /proc
+	lpguard::Kind outcome = lpguard::Kind::ok; // set by the subcommand that ran
 };
+
+// A subcommand: its name, its one-line help, and the function that adds its
+// arguments and callback.
+struct Subcommand {
+	const char *name;
+	const char *help;
+	void (*setup)(CLI::App *sub, Context &ctx);
+};
+
+// Every subcommand, in --help order (main.cpp).
+extern const std::vector<Subcommand> kSubcommands;
 
 struct ApplyArgs {
 	std::string ko;
@@ -27,16 +40,25 @@ struct ApplyArgs {
 };
 
 // apply and boot share this: pre-check, lock, insert, wait, report.
-int run_apply(Context &ctx, const ApplyArgs &args, const char *command = "apply");
+lpguard::Kind run_apply(Context &ctx, const ApplyArgs &args, const char *command = "apply");
 
-void print_json(const nlohmann::json &j);
+// A --json document: j with "exit_code" set to lp-load's code for kind.
+void print_report(lpguard::Json j, lpguard::Kind kind);
 
-void add_apply(CLI::App &app, Context &ctx);
-void add_status(CLI::App &app, Context &ctx);
-void add_list(CLI::App &app, Context &ctx);
-void add_disable(CLI::App &app, Context &ctx);
-void add_verify(CLI::App &app, Context &ctx);
-void add_install(CLI::App &app, Context &ctx);
-void add_boot(CLI::App &app, Context &ctx);
+// The one-line message on stdout (ok) or, as "lp-load: ...", on stderr.
+void print_message(lpguard::Kind kind, const std::string &message);
+
+// --timeout S (or --revert-timeout S): positive seconds, default 60.
+void add_seconds_option(CLI::App *sub, const std::string &name, double &seconds, const std::string &help);
+void add_json_flag(CLI::App *sub, bool &json);
+
+void setup_apply(CLI::App *sub, Context &ctx);
+void setup_status(CLI::App *sub, Context &ctx);
+void setup_list(CLI::App *sub, Context &ctx);
+void setup_disable(CLI::App *sub, Context &ctx);
+void setup_verify(CLI::App *sub, Context &ctx);
+void setup_install(CLI::App *sub, Context &ctx);
+void setup_uninstall(CLI::App *sub, Context &ctx);
+void setup_boot(CLI::App *sub, Context &ctx);
 
 } // namespace lpload_tool

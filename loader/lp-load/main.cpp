@@ -1,17 +1,52 @@
 // SPDX-License-Identifier: GPL-2.0
 // lp-load: verify, load and keep signed kernel livepatches on this machine.
 #include <algorithm>
-#include <cstring>
 #include <iostream>
 #include <vector>
 
+#include "exit_codes.hpp"
 #include "lp-load.hpp"
-#include "lpguard/error.hpp"
-#include "lpguard/lpload_exit.hpp"
+
+namespace lpload_tool {
+
+const std::vector<Subcommand> kSubcommands = {
+	{"apply", "Verify PATCH.ko, load it and wait for its transition (the default)", setup_apply},
+	{"status", "Show the active livepatch, transition state, lpguard and taint", setup_status},
+	{"list", "List loaded livepatch modules: active, in transition, leftover", setup_list},
+	{"disable", "Disable the active livepatch and remove its module", setup_disable},
+	{"verify", "Run the pre-checks on PATCH.ko without loading it", setup_verify},
+	{"install", "Keep PATCH.ko across reboots (/var/lib/lp-load), replacing any installed patch", setup_install},
+	{"uninstall", "Stop applying the installed patch at boot (the running patch stays; see 'disable')",
+	 setup_uninstall},
+	{"boot", "Apply the installed patch (for the boot unit and initramfs)", setup_boot},
+};
+
+void print_report(lpguard::Json j, lpguard::Kind kind)
+{
+	lpguard::print_json(std::cout, report_json(std::move(j), kind));
+}
+
+void print_message(lpguard::Kind kind, const std::string &message)
+{
+	if (kind == lpguard::Kind::ok)
+		std::cout << message << "\n";
+	else
+		std::cerr << "lp-load: " << message << "\n";
+}
+
+void add_seconds_option(CLI::App *sub, const std::string &name, double &seconds, const std::string &help)
+{
+	sub->add_option(name, seconds, help)->default_val(60)->check(CLI::PositiveNumber);
+}
+
+void add_json_flag(CLI::App *sub, bool &json)
+{
+	sub->add_flag("--json", json, "Print as JSON (schema in docs/lp-load.md)");
+}
+
+} // namespace lpload_tool
 
 using namespace lpload_tool;
-
-static const char *const subcommands[] = {"apply", "status", "list", "disable", "verify", "install", "uninstall", "boot"};
 
 // 'lp-load PATCH.ko' means 'lp-load apply PATCH.ko'.
 static std::vector<std::string> with_default_command(int argc, char **argv)
@@ -19,8 +54,8 @@ static std::vector<std::string> with_default_command(int argc, char **argv)
 	std::vector<std::string> args(argv + 1, argv + argc);
 	bool has_command = false, has_positional = false;
 	for (const auto &a : args) {
-		for (const char *s : subcommands)
-			has_command |= a == s;
+		for (const auto &s : kSubcommands)
+			has_command |= a == s.name;
 		has_positional |= !a.empty() && a[0] != '-';
 	}
 	if (!has_command && has_positional)
@@ -36,31 +71,26 @@ int main(int argc, char **argv)
 	app.name("lp-load");
 	app.require_subcommand(0, 1);
 	app.footer(std::string("'lp-load PATCH.ko' is 'lp-load apply PATCH.ko'. See docs/lp-load.md.\n\n") +
-		   lpguard::lpload::exit_code_help());
-	add_apply(app, ctx);
-	add_status(app, ctx);
-	add_list(app, ctx);
-	add_disable(app, ctx);
-	add_verify(app, ctx);
-	add_install(app, ctx);
-	add_boot(app, ctx);
+		   lpguard::exit_codes_help(kExitCodes));
+	for (const auto &s : kSubcommands)
+		s.setup(app.add_subcommand(s.name, s.help), ctx);
 
 	auto args = with_default_command(argc, argv);
 	try {
 		app.parse(args);
 	} catch (const CLI::ParseError &e) {
 		int rc = app.exit(e);
-		return rc == 0 ? 0 : lpguard::lpload::exit_usage;
+		return rc == 0 ? 0 : exit_code(lpguard::Kind::usage);
 	} catch (const lpguard::Error &e) {
 		std::cerr << "lp-load: " << e.what() << "\n";
-		return e.exit_code();
+		return exit_code(e.kind());
 	} catch (const std::exception &e) {
 		std::cerr << "lp-load: " << e.what() << "\n";
-		return lpguard::lpload::exit_failure;
+		return exit_code(lpguard::Kind::internal);
 	}
 	if (app.get_subcommands().empty()) {
 		std::cerr << app.help();
-		return lpguard::lpload::exit_usage;
+		return exit_code(lpguard::Kind::usage);
 	}
-	return ctx.exit_code;
+	return exit_code(ctx.outcome);
 }

@@ -3,21 +3,20 @@
 #include <iostream>
 
 #include "lp-load.hpp"
-#include "lpguard/lpload_status.hpp"
+#include "lpguard/guest/status.hpp"
 
 namespace lpload_tool {
 
-void add_status(CLI::App &app, Context &ctx)
+void setup_status(CLI::App *sub, Context &ctx)
 {
 	static bool json = false;
-	auto *sub = app.add_subcommand("status", "Show the active livepatch, transition state, lpguard and taint");
-	sub->add_flag("--json", json, "Print as JSON (schema in docs/lp-load.md)");
+	add_json_flag(sub, json);
 	sub->callback([&ctx] {
+		ctx.outcome = lpguard::Kind::ok;
 		if (json)
-			print_json(lpguard::status_json(ctx.sys, ctx.paths));
+			lpguard::print_json(std::cout, lpguard::status_json(ctx.sys, ctx.paths));
 		else
 			std::cout << lpguard::status_text(ctx.sys, ctx.paths);
-		ctx.exit_code = 0;
 	});
 }
 

@@ -25,7 +25,7 @@
 #include <openssl/x509.h>
 
 #include "kparse.hpp"
-#include "lpguard/module_parse.hpp"
+#include "lpguard/core/module_parse.hpp"
 
 namespace {
 

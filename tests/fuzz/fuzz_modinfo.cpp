@@ -2,7 +2,7 @@
 // libFuzzer: .modinfo and struct module name parsing.
 #include <cstdint>
 
-#include "lpguard/module_parse.hpp"
+#include "lpguard/core/module_parse.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

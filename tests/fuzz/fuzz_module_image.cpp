@@ -3,7 +3,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "lpguard/module_image.hpp"
+#include "lpguard/core/module_image.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

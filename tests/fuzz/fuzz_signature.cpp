@@ -2,7 +2,7 @@
 // libFuzzer: the signature trailer and the PKCS#7 signer parser.
 #include <cstdint>
 
-#include "lpguard/module_parse.hpp"
+#include "lpguard/core/module_parse.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -9,12 +9,13 @@
 - an ordinary module signed through a certificate issued by the livepatch key
   (carried in its signature) is refused like one signed by the key itself.
 """
+import json
 import re
 
 import pytest
 
-import test_lpguard as lpg
-from test_lpguard import T, SFS, EPERM, EKEYREJECTED, R_UNSIGNED, expect_line, line_re, load, loaded, sha256
+import lpg
+from lpg import T, SFS, EPERM, EKEYREJECTED, R_UNSIGNED, expect_line, line_re, load, loaded, sha256
 
 SKIP = "/sys/module/lpg_skip/parameters/skip"
 R_NO_VERDICT = ("no lpguard verdict recorded for this load (its load hook did not run): boot with lpguard in "
@@ -113,6 +114,22 @@ def test_module_names_cannot_forge_log_fields_or_records(vm):
         assert len(new) == 1, new
         assert re.search(r' livepatch refused obj="%s" signer="unsigned" sha256=%s check_ns=\d+ reason="%s"$'
                          % (re.escape(escaped), sha, re.escape(R_UNSIGNED)), new[0]), new
+
+
+def test_lp_load_status_shows_the_names_as_they_were(vm):
+    """lp-load decodes lpguard's encoding: JSON has the exact names, text cannot be forged."""
+    for path, _, _ in NAMES:
+        load(vm, f"{T}/{path}")
+    st = json.loads(vm.run("lp-load status --json", check=True).out)
+    recent = st["lpguard"]["recent_decisions"]
+    modules = [d["module"] for d in recent]
+    for _, raw, _ in NAMES:
+        assert raw in modules, modules
+        d = [d for d in recent if d["module"] == raw][-1]
+        assert d["verdict"] == "refused" and d["reason"] == R_UNSIGNED, d
+    text = vm.run("lp-load status", check=True).out
+    assert 'e\\x0alpguard: livepatch allowed obj="e" \\' in text, text
+    assert not any(ln.startswith("lpguard: livepatch allowed") for ln in text.splitlines()), text
 
 
 def test_ordinary_module_signed_through_a_certificate_issued_by_the_livepatch_key_is_refused(vm):

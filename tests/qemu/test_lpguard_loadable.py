@@ -12,7 +12,7 @@ import pytest
 
 import conftest
 
-from test_lpguard import (EBUSY, EKEYREJECTED, EPERM, R_LP_KEY_ORDINARY, R_NON_REPLACE, R_NOT_LP_KEY, R_OK, ftrace_off_refused,
+from lpg import (EBUSY, EKEYREJECTED, EPERM, R_LP_KEY_ORDINARY, R_NON_REPLACE, R_NOT_LP_KEY, R_OK, ftrace_off_refused,
                           R_UNSIGNED, T, SFS, enabled_patches, expect_line, keyring_checks, line_re, livepatch_key_desc,
                           load, loaded, refused_livepatch, sha256, status, wait_transition)
 

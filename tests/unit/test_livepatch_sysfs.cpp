@@ -3,8 +3,8 @@
 #include <catch2/catch_test_macros.hpp>
 
 #include "fakesys/fake_kernel.hpp"
-#include "lpguard/error.hpp"
-#include "lpguard/livepatch_sysfs.hpp"
+#include "lpguard/core/error.hpp"
+#include "lpguard/guest/livepatch_sysfs.hpp"
 
 using fakesys::FakeTree;
 
@@ -36,8 +36,8 @@ TEST_CASE("livepatch modules are found by their taint flag; built-in and ordinar
 {
 	FakeTree t;
 	t.add_active_patch("lp_new");
-	t.add_module("lp_old", 0, "OK");     // replaced: no longer registered
-	t.add_module("e1000", 2, "");        // ordinary
+	t.add_module("lp_old", 0, "OK"); // replaced: no longer registered
+	t.add_module("e1000", 2, "");	 // ordinary
 	t.add_module("lp_held", 1, "OEK", {"other_mod"});
 	auto sys = t.sys();
 	auto lps = sys.livepatch_modules();

@@ -5,7 +5,7 @@
 #include <thread>
 
 #include "fakesys/fake_kernel.hpp"
-#include "lpguard/livepatch_transition.hpp"
+#include "lpguard/guest/livepatch_transition.hpp"
 
 using namespace std::chrono_literals;
 using fakesys::FakeTree;

@@ -36,7 +36,7 @@ inline std::vector<uint8_t> this_module_bytes(const std::string &name, std::size
 
 struct BuiltElf {
 	std::vector<uint8_t> bytes;
-	std::size_t shoff = 0;          // section header table
+	std::size_t shoff = 0;		   // section header table
 	std::vector<std::size_t> data_off; // per section (index 1..n), 0 for the null section
 	std::size_t shdr(std::size_t i) const { return shoff + i * 64; }
 };
@@ -63,10 +63,12 @@ inline BuiltElf build_elf(const std::vector<Section> &sections)
 	BuiltElf out;
 	auto &b = out.bytes;
 	b.assign(64, 0);
-	std::memcpy(b.data(), "\x7f" "ELF", 4);
-	b[4] = 2; // ELFCLASS64
-	b[5] = 1; // little endian
-	b[6] = 1; // EV_CURRENT
+	std::memcpy(b.data(), "\x7f"
+			      "ELF",
+		    4);
+	b[4] = 2;	  // ELFCLASS64
+	b[5] = 1;	  // little endian
+	b[6] = 1;	  // EV_CURRENT
 	put16(b, 16, 1);  // ET_REL
 	put16(b, 18, 62); // EM_X86_64
 	put32(b, 20, 1);

@@ -4,9 +4,8 @@
 #include <catch2/catch_test_macros.hpp>
 #include <catch2/matchers/catch_matchers_string.hpp>
 
-#include "lpguard/exit_codes.hpp"
-#include "lpguard/module_image.hpp"
-#include "lpguard/module_parse.hpp"
+#include "lpguard/core/module_image.hpp"
+#include "lpguard/core/module_parse.hpp"
 #include "test_module_builder.hpp"
 
 using namespace lpguard;
@@ -20,7 +19,7 @@ std::string parse_error(std::vector<uint8_t> bytes)
 	try {
 		ModuleImage::from_bytes(std::move(bytes));
 	} catch (const Error &e) {
-		CHECK(e.exit_code() == exit_code::input);
+		CHECK(e.kind() == Kind::input);
 		return e.what();
 	}
 	FAIL("the image was accepted");
@@ -63,6 +62,8 @@ TEST_CASE("a real kernel module from the 6.12 build parses", "[module]")
 TEST_CASE("ELF header defects are refused", "[module]")
 {
 	auto good = build_module().bytes;
+	// One line per malformation.
+	// clang-format off
 	SECTION("too short") { CHECK_THAT(parse_error({good.begin(), good.begin() + 63}), ContainsSubstring("shorter than an ELF header")); }
 	SECTION("bad magic") { auto b = good; b[1] = 'X'; CHECK_THAT(parse_error(b), ContainsSubstring("bad magic")); }
 	SECTION("32-bit") { auto b = good; b[4] = 1; CHECK_THAT(parse_error(b), ContainsSubstring("not a 64-bit")); }
@@ -83,21 +84,29 @@ TEST_CASE("ELF header defects are refused", "[module]")
 		auto b = good; put16(b, 62, 99);
 		CHECK_THAT(parse_error(b), ContainsSubstring("section name table index"));
 	}
+	// clang-format on
 }
 
 TEST_CASE("section defects are refused", "[module]")
 {
 	auto e = build_module();
-	SECTION("section data past the end") {
-		auto b = e.bytes; put64(b, e.shdr(2) + 32, b.size());
+	SECTION("section data past the end")
+	{
+		auto b = e.bytes;
+		put64(b, e.shdr(2) + 32, b.size());
 		CHECK_THAT(parse_error(b), ContainsSubstring("section 2 "));
 	}
-	SECTION("offset + size wraps around") {
-		auto b = e.bytes; put64(b, e.shdr(1) + 24, 16); put64(b, e.shdr(1) + 32, ~0ull);
+	SECTION("offset + size wraps around")
+	{
+		auto b = e.bytes;
+		put64(b, e.shdr(1) + 24, 16);
+		put64(b, e.shdr(1) + 32, ~0ull);
 		CHECK_THAT(parse_error(b), ContainsSubstring("lies outside the file"));
 	}
-	SECTION("name offset outside the name table") {
-		auto b = e.bytes; put32(b, e.shdr(1), 100000);
+	SECTION("name offset outside the name table")
+	{
+		auto b = e.bytes;
+		put32(b, e.shdr(1), 100000);
 		CHECK_THAT(parse_error(b), ContainsSubstring("name offset"));
 	}
 	SECTION("SHT_NULL sections have no contents to bound, as for the kernel") {
@@ -124,7 +133,8 @@ TEST_CASE("section defects are refused", "[module]")
 		b[off + size] = 'x';
 		CHECK_THAT(parse_error(b), ContainsSubstring("name table is not NUL-terminated"));
 	}
-	SECTION("name table without NUL") {
+	SECTION("name table without NUL")
+	{
 		// Point section 1's name at the last byte of .shstrtab, then make it non-NUL.
 		auto b = e.bytes;
 		std::size_t strtab_hdr = e.shdr(4);
@@ -195,7 +205,8 @@ TEST_CASE(".modinfo padding and empty values are accepted", "[module]")
 	std::vector<uint8_t> info = modinfo_bytes({"", "license=GPL", "", "", "livepatch=", "vermagic=6.12.117 "});
 	info.push_back(0);
 	auto m = ModuleImage::from_bytes(build_elf({{".modinfo", 1, info},
-						    {".gnu.linkonce.this_module", 1, this_module_bytes("pad")}}).bytes);
+						    {".gnu.linkonce.this_module", 1, this_module_bytes("pad")}})
+						 .bytes);
 	CHECK(m.modinfo.size() == 3);
 	REQUIRE(m.livepatch);
 	CHECK(m.livepatch->empty());
@@ -282,4 +293,12 @@ TEST_CASE("strip_signatures removes stacked signatures", "[module][signature]")
 		b.insert(b.end(), t.begin(), t.end());
 	}
 	CHECK(strip_signatures(b).size() == 64);
+}
+
+TEST_CASE("vermagic_release is the first word of the vermagic, for deploy and the pre-check alike", "[image]")
+{
+	CHECK(vermagic_release("6.12.117 SMP preempt mod_unload ") == "6.12.117");
+	CHECK(vermagic_release("6.12.117\tSMP") == "6.12.117");
+	CHECK(vermagic_release("6.15.2") == "6.15.2");
+	CHECK(vermagic_release("") == "");
 }

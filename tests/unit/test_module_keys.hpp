@@ -13,7 +13,7 @@
 #include <filesystem>
 #include <string>
 
-#include "lpguard/keygen.hpp"
+#include "lpguard/host/keygen.hpp"
 
 namespace lpguard::test {
 
@@ -64,7 +64,6 @@ inline const TestKeys &test_keys(const std::string &name)
 	return cache[name] = TestKeys{o.out_dir, r.key, r.crt, r.der};
 }
 
-
 struct Cmd {
 	int rc;
 	std::string out;
@@ -97,7 +96,7 @@ inline std::string difference(const std::vector<uint8_t> &a, const std::vector<u
 	if (i == a.size() && i == b.size())
 		return "";
 	return "sizes " + std::to_string(a.size()) + " and " + std::to_string(b.size()) + ", first difference at byte " +
-	       std::to_string(i);
+		std::to_string(i);
 }
 
 inline std::filesystem::path repo_root()

@@ -21,8 +21,8 @@
 #include <thread>
 #include <vector>
 
-#include "lpguard/kmod_loader.hpp"
-#include "lpguard/livepatch_sysfs.hpp"
+#include "lpguard/guest/kmod_loader.hpp"
+#include "lpguard/guest/livepatch_sysfs.hpp"
 
 namespace fakesys {
 
@@ -149,15 +149,15 @@ public:
 };
 
 struct PatchSpec {
-	Clock::duration transition = 30ms;   // forward transition length
-	bool stall = false;                  // forward transition never finishes
-	Clock::duration revert = 5ms;        // reverse transition / disable length
-	bool stall_revert = false;           // reverse transition never finishes
+	Clock::duration transition = 30ms; // forward transition length
+	bool stall = false;		   // forward transition never finishes
+	Clock::duration revert = 5ms;	   // reverse transition / disable length
+	bool stall_revert = false;	   // reverse transition never finishes
 	bool replace = true;
-	int insert_errno = 0;                // refuse the insert with this errno
-	std::string lpguard_log{};           // appended to the lpguard log on refusal
-	bool registers = true;               // the module registers a livepatch
-	std::set<int> blockers{};            // tids that stay unpatched during the transition
+	int insert_errno = 0;	   // refuse the insert with this errno
+	std::string lpguard_log{}; // appended to the lpguard log on refusal
+	bool registers = true;	   // the module registers a livepatch
+	std::set<int> blockers{};  // tids that stay unpatched during the transition
 };
 
 class FakeKernel final : public lpguard::ModuleLoader {
@@ -236,7 +236,11 @@ public:
 	std::vector<std::string> inserted, removed, remove_calls;
 
 private:
-	enum class Phase { forward, active, reverse, freeing, gone };
+	enum class Phase { forward,
+			   active,
+			   reverse,
+			   freeing,
+			   gone };
 	struct State {
 		PatchSpec spec;
 		Phase phase = Phase::active;

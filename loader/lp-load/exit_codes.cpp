@@ -1,0 +1,33 @@
+// SPDX-License-Identifier: GPL-2.0
+#include "exit_codes.hpp"
+
+namespace lpload_tool {
+
+using lpguard::Kind;
+
+namespace {
+
+const lpguard::ExitCode kRows[] = {
+	{Kind::ok, 0, "done (`boot`: also skipped / nothing installed / already active)"},
+	{Kind::internal, 1, "unexpected error: I/O, permissions, internal; a patch disabled by someone else "
+			    "mid-transition"},
+	{Kind::system, 1, ""},
+	{Kind::input, 1, ""},
+	{Kind::output, 1, ""},
+	{Kind::usage, 2, "bad command line"},
+	{Kind::precheck, 3, "the patch failed a pre-check; the kernel never saw it"},
+	{Kind::refused, 4, "the kernel refused the module (reason printed), or refused before loading (EBUSY, "
+			   "EEXIST)"},
+	{Kind::reverted, 5, "the transition timed out; the patch was reverted and removed, the system is as "
+			    "before"},
+	{Kind::revert_failed, 6, "the transition timed out and the revert (or its cleanup) did not finish: act now"},
+	{Kind::locked, 7, "another lp-load holds the lock"},
+	{Kind::not_found, 8, "nothing to act on: no active patch (`disable`), nothing installed (`uninstall`)"},
+	{Kind::cleanup, 9, "the patch is active, but replaced or leftover modules could not be removed"},
+};
+
+} // namespace
+
+const lpguard::ExitTable kExitCodes{kRows};
+
+} // namespace lpload_tool
