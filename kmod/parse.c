@@ -124,13 +124,13 @@ int lpguard_parse_modinfo(const char *info, size_t size,
 			l += sizeof(name_tag) - 1;
 		} else if (!strncmp(p, gen_tag, sizeof(gen_tag) - 1)) {
 			if (have_gen) {
-				*reason = ".modinfo has more than one " LPGUARD_GENERATION_TAG "= tag";
+				*reason = ".modinfo has more than one lpguard.generation= tag";
 				return -EBADMSG;
 			}
 			if (parse_generation(p + sizeof(gen_tag) - 1,
 					     l - (sizeof(gen_tag) - 1),
 					     &img->generation)) {
-				*reason = ".modinfo " LPGUARD_GENERATION_TAG "= is not a decimal number from 0 to 4294967295";
+				*reason = ".modinfo lpguard.generation= is not a decimal number from 0 to 4294967295";
 				return -EBADMSG;
 			}
 			have_gen = true;
