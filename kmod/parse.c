@@ -90,6 +90,21 @@ static int parse_generation(const char *p, size_t l, u32 *out)
 	return 0;
 }
 
+static int generation_tag(const char *value, size_t l, bool *seen,
+			  struct lpguard_image *img, const char **reason)
+{
+	if (*seen) {
+		*reason = ".modinfo has more than one lpguard.generation= tag";
+		return -EBADMSG;
+	}
+	*seen = true;
+	if (parse_generation(value, l, &img->generation)) {
+		*reason = ".modinfo lpguard.generation= is not a number 0..4294967295";
+		return -EBADMSG;
+	}
+	return 0;
+}
+
 int lpguard_parse_modinfo(const char *info, size_t size,
 			  struct lpguard_image *img, const char **reason)
 {
@@ -123,17 +138,10 @@ int lpguard_parse_modinfo(const char *info, size_t size,
 			have_name = true;
 			l += sizeof(name_tag) - 1;
 		} else if (!strncmp(p, gen_tag, sizeof(gen_tag) - 1)) {
-			if (have_gen) {
-				*reason = ".modinfo has more than one lpguard.generation= tag";
+			if (generation_tag(p + sizeof(gen_tag) - 1,
+					   l - (sizeof(gen_tag) - 1), &have_gen,
+					   img, reason))
 				return -EBADMSG;
-			}
-			if (parse_generation(p + sizeof(gen_tag) - 1,
-					     l - (sizeof(gen_tag) - 1),
-					     &img->generation)) {
-				*reason = ".modinfo lpguard.generation= is not a decimal number from 0 to 4294967295";
-				return -EBADMSG;
-			}
-			have_gen = true;
 		}
 	}
 	return 0;

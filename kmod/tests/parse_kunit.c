@@ -468,7 +468,7 @@ static void parse_generation(struct kunit *test)
 			   ".modinfo has more than one lpguard.generation= tag");
 	lpguard_parse_modinfo(cases[4].info, cases[4].len, &img, &why);
 	KUNIT_EXPECT_STREQ(test, why,
-			   ".modinfo lpguard.generation= is not a decimal number from 0 to 4294967295");
+			   ".modinfo lpguard.generation= is not a number 0..4294967295");
 }
 
 static struct kunit_case lpguard_parse_cases[] = {
