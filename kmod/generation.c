@@ -41,9 +41,8 @@ lpguard_generation_decide(bool set, u32 mark, const u8 *mark_sha, u32 gen,
 }
 
 /* Check @gen/@sha against the mark; *@mark is set to it. Atomic-safe. */
-enum lpguard_generation_verdict lpguard_generation_check(u32 gen,
-							  const u8 *sha,
-							  u32 *mark)
+enum lpguard_generation_verdict
+lpguard_generation_check(u32 gen, const u8 *sha, u32 *mark)
 {
 	enum lpguard_generation_verdict v;
 	unsigned long flags;
@@ -59,9 +58,8 @@ enum lpguard_generation_verdict lpguard_generation_check(u32 gen,
  * klp_enable_patch() of @gen/@sha is allowed: check and raise the mark
  * in one step, so two enables cannot both pass on the old mark.
  */
-enum lpguard_generation_verdict lpguard_generation_enable(u32 gen,
-							   const u8 *sha,
-							   u32 *mark)
+enum lpguard_generation_verdict
+lpguard_generation_enable(u32 gen, const u8 *sha, u32 *mark)
 {
 	enum lpguard_generation_verdict v;
 	unsigned long flags;

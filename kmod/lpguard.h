@@ -156,12 +156,10 @@ enum lpguard_generation_verdict {
 enum lpguard_generation_verdict
 lpguard_generation_decide(bool set, u32 mark, const u8 *mark_sha, u32 gen,
 			  const u8 *sha);
-enum lpguard_generation_verdict lpguard_generation_check(u32 gen,
-							  const u8 *sha,
-							  u32 *mark);
-enum lpguard_generation_verdict lpguard_generation_enable(u32 gen,
-							   const u8 *sha,
-							   u32 *mark);
+enum lpguard_generation_verdict
+lpguard_generation_check(u32 gen, const u8 *sha, u32 *mark);
+enum lpguard_generation_verdict
+lpguard_generation_enable(u32 gen, const u8 *sha, u32 *mark);
 bool lpguard_generation_mark(u32 *mark);
 void lpguard_generation_reason(enum lpguard_generation_verdict v, u32 gen,
 			       u32 mark, char *reason);

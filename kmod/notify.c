@@ -96,7 +96,7 @@ static bool same_symtab(struct module *mod, const struct lpguard_verdict *v)
 }
 
 static enum coming_reason coming_problem(struct module *mod,
-					struct lpguard_verdict *v)
+					 struct lpguard_verdict *v)
 {
 	if (lpguard_take_verdict(v))
 		return COMING_NO_VERDICT;
