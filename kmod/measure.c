@@ -57,6 +57,7 @@ static bool take(struct lpguard_measurement *m)
 static void measure_work(struct work_struct *work)
 {
 	struct lpguard_measurement m;
+	char event[32];
 	char *buf;
 	int len, ret;
 
@@ -70,9 +71,10 @@ static void measure_work(struct work_struct *work)
 		len = lpguard_encode_measurement(buf, LPGUARD_RECORD_MAX, &m);
 		if (len < 0)
 			continue;	/* cannot happen: every record fits */
-		ret = ima_measure_critical_data("lpguard",
-						lpguard_event_name(m.event),
-						buf, len, false, NULL, 0);
+		snprintf(event, sizeof(event), "lpguard-%s",
+			 lpguard_event_name(m.event));
+		ret = ima_measure_critical_data("lpguard", event, buf, len,
+						false, NULL, 0);
 		if (ret && ret != -ENOENT)
 			pr_warn("IMA did not measure record %llu (%d)\n",
 				m.seq, ret);
