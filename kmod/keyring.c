@@ -168,3 +168,18 @@ struct key *lpguard_match_signer(const struct lpguard_trust *t,
 	}
 	return NULL;
 }
+
+/* The subject key id of @key (at most @max bytes into @out); 0 if none. */
+unsigned int lpguard_key_skid(const struct key *key, u8 *out,
+			      unsigned int max)
+{
+	const struct asymmetric_key_ids *ids = asymmetric_key_ids(key);
+	const struct asymmetric_key_id *skid = ids ? ids->id[1] : NULL;
+	unsigned int n;
+
+	if (!skid)
+		return 0;
+	n = min_t(unsigned int, skid->len, max);
+	memcpy(out, skid->data, n);
+	return n;
+}

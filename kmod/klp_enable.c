@@ -16,9 +16,11 @@
 #include <linux/ftrace.h>
 #include <linux/livepatch.h>
 #include <linux/module.h>
+#include <linux/string.h>
 
 #include "fhook.h"
 #include "lpguard.h"
+#include "measure.h"
 
 enum enable_reason {
 	ENABLE_NO_MODULE,
@@ -64,12 +66,77 @@ static void report_enable(struct klp_patch *patch, enum enable_reason why)
 	lpguard_report(&d);
 }
 
+static void measure_enable(enum lpguard_event e, struct klp_patch *patch,
+			   struct lpguard_measurement *m)
+{
+	m->event = e;
+	lpguard_active_name(m->active);
+	lpguard_measure(m);
+}
+
+/*
+ * A patch that passed the rules above: its generation must not roll
+ * back, and its enabling is measured. Raises the generation mark.
+ */
+static bool generation_allowed(struct klp_patch *patch)
+{
+	struct lpguard_measurement m = { };
+	u32 mark;
+
+	if (lpguard_measure_lost() ||
+	    !lpguard_livepatch_facts(patch->mod->name, &m))
+		return false;
+	if (lpguard_generation_enable(m.generation, m.sha256, &mark) !=
+	    LPG_GEN_OK)
+		return false;
+	measure_enable(LPG_EV_ENABLE, patch, &m);
+	return true;
+}
+
+/* The refusal of a patch that failed only its generation. */
+static void report_generation(struct klp_patch *patch)
+{
+	struct lpguard_measurement m = { };
+	char reason[LPGUARD_REASON_LEN];
+	struct lpguard_decision d = {
+		.what = LPG_ENABLE,
+		.name = patch->mod->name,
+		.signer = "-",
+		.reason = reason,
+	};
+	enum lpguard_generation_verdict v;
+	u32 mark;
+
+	if (lpguard_measure_lost()) {
+		strscpy(reason,
+			"an earlier livepatch change could not be measured: reboot before applying livepatches",
+			sizeof(reason));
+	} else if (!lpguard_livepatch_facts(patch->mod->name, &m)) {
+		strscpy(reason, enable_reasons[ENABLE_NOT_CHECKED],
+			sizeof(reason));
+	} else {
+		v = lpguard_generation_check(m.generation, m.sha256, &mark);
+		if (v == LPG_GEN_OK) {
+			strscpy(reason, enable_reasons[ENABLE_REENTERED],
+				sizeof(reason));
+		} else {
+			lpguard_generation_reason(v, m.generation, mark,
+						  reason);
+			measure_enable(LPG_EV_GENERATION_REFUSED, patch, &m);
+		}
+	}
+	lpguard_report(&d);
+}
+
 /* Runs instead of klp_enable_patch() for a refused patch. */
 static int lpguard_klp_refuse(struct klp_patch *patch)
 {
 	enum enable_reason why = enable_problem(patch);
 
-	report_enable(patch, why == ENABLE_OK ? ENABLE_REENTERED : why);
+	if (why == ENABLE_OK)
+		report_generation(patch);
+	else
+		report_enable(patch, why);
 	return -EPERM;
 }
 
@@ -83,7 +150,8 @@ static void notrace lpguard_klp_thunk(unsigned long ip,
 
 	bit = ftrace_test_recursion_trylock(ip, parent_ip);
 	patch = (struct klp_patch *)ftrace_regs_get_argument(fregs, 0);
-	if (bit < 0 || enable_problem(patch) != ENABLE_OK) {
+	if (bit < 0 || enable_problem(patch) != ENABLE_OK ||
+	    !generation_allowed(patch)) {
 		ftrace_regs_set_instruction_pointer(fregs,
 						    (unsigned long)lpguard_klp_refuse);
 	} else {

@@ -144,6 +144,9 @@ static int __init lpguard_init(void)
 	ret = lpguard_replace_init();
 	if (ret)
 		goto out_notifier;
+	ret = lpguard_transition_init();
+	if (ret)
+		goto out_replace;
 	for (i = 0; i < ARRAY_SIZE(redirects); i++) {
 		ret = lpguard_fhook_register(&redirects[i].ops,
 					     redirects[i].func,
@@ -152,6 +155,7 @@ static int __init lpguard_init(void)
 			goto out_redirects;
 	}
 	lpguard_securityfs_init();
+	lpguard_measure_start();
 	lpguard_set_ready(true, true);
 	pr_notice("enforcing (form=module keys=%u); this module cannot be unloaded\n",
 		  lpguard_trust()->nkeys);
@@ -160,6 +164,8 @@ static int __init lpguard_init(void)
 out_redirects:
 	while (--i >= 0)
 		lpguard_fhook_unregister(&redirects[i].ops, redirects[i].func);
+	lpguard_transition_exit();
+out_replace:
 	lpguard_replace_exit();
 out_notifier:
 	lpguard_notifier_exit();

@@ -17,6 +17,7 @@
 struct key;
 struct module;
 struct klp_patch;
+struct lpguard_measurement;
 
 #ifdef LPGUARD_LOADABLE
 #define LPGUARD_FORM "module"
@@ -64,6 +65,8 @@ int lpguard_verify(const struct lpguard_trust *t, const void *data,
 		   size_t len, const u8 *sig, size_t sig_len);
 struct key *lpguard_match_signer(const struct lpguard_trust *t,
 				 const struct lpguard_signer *s);
+unsigned int lpguard_key_skid(const struct key *key, u8 *out,
+			      unsigned int max);
 
 /* policy.c: decisions, counters and the audit ring */
 enum lpguard_what { LPG_LIVEPATCH, LPG_MODULE, LPG_ENABLE };
@@ -116,13 +119,18 @@ bool lpguard_livepatches_ready(void);
 struct lpguard_verdict {
 	bool livepatch;
 	char name[LPGUARD_NAME_LEN];
+	u32 generation;
+	u8 sha256[SHA256_DIGEST_SIZE];	/* of the signed image */
+	u8 keyid[32];			/* signer's subject key id */
+	unsigned int keyid_len;
 	size_t nsyms;		/* symbol table entries of the image */
 	size_t strtab_len;	/* its string table: length and digest */
 	u8 strtab_sha256[SHA256_DIGEST_SIZE];
 };
 
 void lpguard_clear_verdict(void);
-void lpguard_put_verdict(const struct lpguard_image *img);
+void lpguard_put_verdict(const struct lpguard_image *img, const u8 *sha256,
+			 const struct key *signer);
 int lpguard_take_verdict(struct lpguard_verdict *v);
 
 /* notify.c: MODULE_STATE_COMING cross-check and livepatch tracking */
@@ -136,6 +144,38 @@ struct lpguard_name {
 
 unsigned int lpguard_active_names(struct lpguard_name *names,
 				  unsigned int max);
+bool lpguard_livepatch_facts(const char *name, struct lpguard_measurement *m);
+
+/* generation.c: no rollback to a lower generation within a boot */
+enum lpguard_generation_verdict {
+	LPG_GEN_OK,
+	LPG_GEN_LOWER,
+	LPG_GEN_OTHER_IMAGE,
+};
+
+enum lpguard_generation_verdict
+lpguard_generation_decide(bool set, u32 mark, const u8 *mark_sha, u32 gen,
+			  const u8 *sha);
+enum lpguard_generation_verdict
+lpguard_generation_check(u32 gen, const u8 *sha, u32 *mark);
+enum lpguard_generation_verdict
+lpguard_generation_enable(u32 gen, const u8 *sha, u32 *mark);
+bool lpguard_generation_mark(u32 *mark);
+void lpguard_generation_reason(enum lpguard_generation_verdict v, u32 gen,
+			       u32 mark, char *reason);
+
+/* measure.c: livepatch state changes measured into IMA */
+int lpguard_measure(struct lpguard_measurement *m);
+void lpguard_measure_start(void);
+void lpguard_measure_flush(void);
+bool lpguard_measure_lost(void);
+u64 lpguard_measure_count(void);
+
+/* transition.c: livepatch transitions observed */
+int lpguard_transition_init(void);
+void lpguard_transition_exit(void);
+void lpguard_active_name(char *out);
+bool lpguard_in_transition(void);
 
 /* klp_enable.c: the replace-only rule at klp_enable_patch */
 int lpguard_replace_init(void);

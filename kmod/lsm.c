@@ -122,6 +122,12 @@ static int __init lpguard_setup(void)
 	if (ret)
 		pr_err("cannot hook klp_enable_patch (%d): every livepatch will be refused\n",
 		       ret);
+	ret = lpguard_transition_init();
+	if (ret) {
+		pr_err("cannot observe livepatch transitions (%d): changes could not be measured, every livepatch will be refused\n",
+		       ret);
+		livepatches_ok = false;
+	}
 	lpguard_securityfs_init();
 	lpguard_set_ready(modules_ok, livepatches_ok);
 	pr_notice("enforcing (form=builtin keys=%u)\n",
@@ -129,3 +135,11 @@ static int __init lpguard_setup(void)
 	return 0;
 }
 device_initcall_sync(lpguard_setup);
+
+/* IMA is initialised at late_initcall: measurements can go out now. */
+static int __init lpguard_measure_late(void)
+{
+	lpguard_measure_start();
+	return 0;
+}
+late_initcall_sync(lpguard_measure_late);

@@ -20,6 +20,7 @@
 #include <linux/spinlock.h>
 
 #include "lpguard.h"
+#include "measure.h"
 
 /*
  * Livepatch modules lpguard allowed and that are still loaded. A patch
@@ -31,6 +32,7 @@
 struct tracked {
 	struct list_head list;
 	struct module *mod;
+	struct lpguard_verdict facts;	/* what the load hook allowed */
 	struct klp_patch *pending;	/* seen at klp_enable_patch */
 	struct klp_patch *patch;	/* pending, once the module is live */
 };
@@ -93,19 +95,18 @@ static bool same_symtab(struct module *mod, const struct lpguard_verdict *v)
 	return same;
 }
 
-static enum coming_reason coming_problem(struct module *mod)
+static enum coming_reason coming_problem(struct module *mod,
+					 struct lpguard_verdict *v)
 {
-	struct lpguard_verdict v;
-
-	if (lpguard_take_verdict(&v))
+	if (lpguard_take_verdict(v))
 		return COMING_NO_VERDICT;
-	if (mod->klp && !v.livepatch)
+	if (mod->klp && !v->livepatch)
 		return COMING_KERNEL_ONLY_LIVEPATCH;
-	if (!mod->klp && v.livepatch)
+	if (!mod->klp && v->livepatch)
 		return COMING_PARSER_ONLY_LIVEPATCH;
-	if (v.name[0] && strcmp(v.name, mod->name))
+	if (v->name[0] && strcmp(v->name, mod->name))
 		return COMING_NAME_DIFFERS;
-	if (!same_symtab(mod, &v))
+	if (!same_symtab(mod, v))
 		return COMING_IMAGE_DIFFERS;
 #ifdef CONFIG_MODULE_SIG
 	if (mod->klp && !mod->sig_ok)
@@ -156,7 +157,8 @@ static void went_live(struct module *mod)
 
 static int coming(struct module *mod)
 {
-	enum coming_reason why = coming_problem(mod);
+	struct lpguard_verdict v;
+	enum coming_reason why = coming_problem(mod, &v);
 	struct tracked *t;
 	unsigned long flags;
 
@@ -173,6 +175,8 @@ static int coming(struct module *mod)
 		return notifier_from_errno(-ENOMEM);
 	}
 	t->mod = mod;
+	t->facts = v;
+	strscpy(t->facts.name, mod->name, sizeof(t->facts.name));
 	spin_lock_irqsave(&tracked_lock, flags);
 	list_add(&t->list, &tracked_list);
 	spin_unlock_irqrestore(&tracked_lock, flags);
@@ -272,4 +276,32 @@ unsigned int lpguard_active_names(struct lpguard_name *names,
 	}
 	spin_unlock_irqrestore(&tracked_lock, flags);
 	return n;
+}
+
+/*
+ * What lpguard allowed for the livepatch module named @name: fills the
+ * name, image digest, signer key id and generation of @m. Atomic-safe.
+ */
+bool lpguard_livepatch_facts(const char *name, struct lpguard_measurement *m)
+{
+	struct tracked *t;
+	unsigned long flags;
+	bool found = false;
+
+	spin_lock_irqsave(&tracked_lock, flags);
+	list_for_each_entry(t, &tracked_list, list) {
+		if (strcmp(t->facts.name, name))
+			continue;
+		strscpy(m->name, t->facts.name, sizeof(m->name));
+		memcpy(m->sha256, t->facts.sha256, sizeof(m->sha256));
+		m->has_sha = true;
+		m->keyid_len = min_t(unsigned int, t->facts.keyid_len,
+				     sizeof(m->keyid));
+		memcpy(m->keyid, t->facts.keyid, m->keyid_len);
+		m->generation = t->facts.generation;
+		found = true;
+		break;
+	}
+	spin_unlock_irqrestore(&tracked_lock, flags);
+	return found;
 }

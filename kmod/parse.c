@@ -6,6 +6,7 @@
  */
 #include <linux/elf.h>
 #include <linux/errno.h>
+#include <linux/limits.h>
 #include <linux/module_signature.h>
 #include <linux/string.h>
 
@@ -67,13 +68,51 @@ int lpguard_parse_trailer(const void *data, size_t len,
 	return 0;
 }
 
+/*
+ * A generation: decimal, no sign, no leading zero (one spelling per
+ * number, as cvm-cli writes it), at most U32_MAX.
+ */
+static int parse_generation(const char *p, size_t l, u32 *out)
+{
+	u64 v = 0;
+	size_t i;
+
+	if (!l || l > 10 || (p[0] == '0' && l > 1))
+		return -EBADMSG;
+	for (i = 0; i < l; i++) {
+		if (p[i] < '0' || p[i] > '9')
+			return -EBADMSG;
+		v = v * 10 + (p[i] - '0');
+	}
+	if (v > U32_MAX)
+		return -EBADMSG;
+	*out = v;
+	return 0;
+}
+
+static int generation_tag(const char *value, size_t l, bool *seen,
+			  struct lpguard_image *img, const char **reason)
+{
+	if (*seen) {
+		*reason = ".modinfo has more than one lpguard.generation= tag";
+		return -EBADMSG;
+	}
+	*seen = true;
+	if (parse_generation(value, l, &img->generation)) {
+		*reason = ".modinfo lpguard.generation= is not a number 0..4294967295";
+		return -EBADMSG;
+	}
+	return 0;
+}
+
 int lpguard_parse_modinfo(const char *info, size_t size,
 			  struct lpguard_image *img, const char **reason)
 {
 	static const char lp_tag[] = "livepatch=";
 	static const char name_tag[] = "name=";
+	static const char gen_tag[] = LPGUARD_GENERATION_TAG "=";
 	const char *p = info, *end = info + size;
-	bool have_name = false;
+	bool have_name = false, have_gen = false;
 	size_t l;
 
 	if (size && info[size - 1] != '\0') {
@@ -98,6 +137,11 @@ int lpguard_parse_modinfo(const char *info, size_t size,
 			img->name[l] = '\0';
 			have_name = true;
 			l += sizeof(name_tag) - 1;
+		} else if (!strncmp(p, gen_tag, sizeof(gen_tag) - 1)) {
+			if (generation_tag(p + sizeof(gen_tag) - 1,
+					   l - (sizeof(gen_tag) - 1), &have_gen,
+					   img, reason))
+				return -EBADMSG;
 		}
 	}
 	return 0;

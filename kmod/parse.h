@@ -12,6 +12,9 @@
 
 #define LPGUARD_NAME_LEN 56	/* MODULE_NAME_LEN on 64-bit */
 
+/* The .modinfo tag of a livepatch's generation (cvm-cli sign --generation). */
+#define LPGUARD_GENERATION_TAG "lpguard.generation"
+
 /* What lpguard needs to know about a module image. */
 struct lpguard_image {
 	size_t payload_len;	/* bytes covered by the signature */
@@ -19,6 +22,7 @@ struct lpguard_image {
 	size_t sig_len;
 	bool livepatch;		/* .modinfo carries a livepatch= tag */
 	char name[LPGUARD_NAME_LEN];	/* .modinfo name=, or "" */
+	u32 generation;		/* .modinfo lpguard.generation=, or 0 */
 	/*
 	 * The symbol table as the kernel will take it (exactly one
 	 * SHT_SYMTAB, its sh_link string table): entries and the string

@@ -28,6 +28,7 @@
 
 #include "escape.h"
 #include "lpguard.h"
+#include "measure.h"
 
 static bool modules_ready, livepatches_ready;
 static struct crypto_shash *image_hash;	/* best "sha256" the kernel has */
@@ -280,6 +281,55 @@ int lpguard_decide(const void *data, size_t len,
  * Entry point of the load hooks (LSM hooks in the built-in form, ftrace
  * wrappers in the loadable form): @whole is false for partial reads.
  */
+/* What a livepatch allowed at load is measured as. */
+static void measure_load(enum lpguard_event e, const struct lpguard_image *img,
+			 const u8 *sha, const struct key *signer)
+{
+	struct lpguard_measurement m = {
+		.event = e,
+		.has_sha = true,
+		.generation = img->generation,
+	};
+
+	strscpy(m.name, img->name, sizeof(m.name));
+	memcpy(m.sha256, sha, sizeof(m.sha256));
+	if (signer)
+		m.keyid_len = lpguard_key_skid(signer, m.keyid,
+					       sizeof(m.keyid));
+	lpguard_active_name(m.active);
+	lpguard_measure(&m);
+}
+
+/*
+ * A livepatch the signature check allowed: refuse it when a change could
+ * not be measured, or when its generation would roll back (generation.c).
+ */
+static int livepatch_checks(const struct lpguard_image *img, const u8 *sha,
+			    const struct key *signer, char *reason)
+{
+	enum lpguard_generation_verdict v;
+	u32 mark;
+
+	if (lpguard_measure_lost()) {
+		strscpy(reason,
+			"an earlier livepatch change could not be measured: reboot before applying livepatches",
+			LPGUARD_REASON_LEN);
+		return -EPERM;
+	}
+	v = lpguard_generation_check(img->generation, sha, &mark);
+	if (v != LPG_GEN_OK) {
+		lpguard_generation_reason(v, img->generation, mark, reason);
+		measure_load(LPG_EV_GENERATION_REFUSED, img, sha, signer);
+		return -EPERM;
+	}
+	measure_load(LPG_EV_LOAD, img, sha, signer);
+	return 0;
+}
+
+/*
+ * Entry point of the load hooks (LSM hooks in the built-in form, ftrace
+ * wrappers in the loadable form): @whole is false for partial reads.
+ */
 int lpguard_check_image(const void *data, size_t len, bool whole)
 {
 	u8 sha[SHA256_DIGEST_SIZE];
@@ -311,6 +361,8 @@ int lpguard_check_image(const void *data, size_t len, bool whole)
 		}
 	}
 	lpguard_sha256(data, len, sha);
+	if (!ret && img.livepatch)
+		ret = livepatch_checks(&img, sha, signer, reason);
 
 	d.what = img.livepatch ? LPG_LIVEPATCH : LPG_MODULE;
 	d.allowed = !ret;
@@ -323,7 +375,7 @@ int lpguard_check_image(const void *data, size_t len, bool whole)
 	if (ret)
 		lpguard_clear_verdict();
 	else
-		lpguard_put_verdict(&img);
+		lpguard_put_verdict(&img, sha, signer);
 	lpguard_report(&d);
 	return ret;
 }

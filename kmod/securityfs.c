@@ -49,7 +49,10 @@ static int status_show(struct seq_file *m, void *v)
 	char name[LPGUARD_ESCAPED_LEN(LPGUARD_NAME_LEN)];
 	unsigned int i, n;
 	s64 allowed, refused;
+	u32 mark;
 
+	/* Everything decided so far is in IMA once this file was read. */
+	lpguard_measure_flush();
 	seq_puts(m, "form: " LPGUARD_FORM "\n");
 	seq_printf(m, "enforcing: %s\n",
 		   lpguard_livepatches_ready() ? "yes" :
@@ -58,6 +61,12 @@ static int status_show(struct seq_file *m, void *v)
 	lpguard_counters(&allowed, &refused);
 	seq_printf(m, "allowed: %lld\n", allowed);
 	seq_printf(m, "refused: %lld\n", refused);
+	if (lpguard_generation_mark(&mark))
+		seq_printf(m, "generation: %u\n", mark);
+	else
+		seq_puts(m, "generation: none\n");
+	seq_printf(m, "measured: %llu%s\n", lpguard_measure_count(),
+		   lpguard_measure_lost() ? " (a record was lost: livepatches are refused)" : "");
 	n = lpguard_active_names(names, MAX_ACTIVE);
 	seq_puts(m, "active:");
 	for (i = 0; i < n; i++) {

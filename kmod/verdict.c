@@ -57,13 +57,21 @@ void lpguard_clear_verdict(void)
 }
 
 /* Record that the load hook allowed @img for current's load. */
-void lpguard_put_verdict(const struct lpguard_image *img)
+void lpguard_put_verdict(const struct lpguard_image *img, const u8 *sha256,
+			 const struct key *signer)
 {
-	struct lpguard_verdict v = { .livepatch = img->livepatch };
+	struct lpguard_verdict v = {
+		.livepatch = img->livepatch,
+		.generation = img->generation,
+	};
 	struct slot *s;
 	unsigned int i;
 
 	strscpy(v.name, img->name, sizeof(v.name));
+	memcpy(v.sha256, sha256, sizeof(v.sha256));
+	if (signer)
+		v.keyid_len = lpguard_key_skid(signer, v.keyid,
+					       sizeof(v.keyid));
 	if (img->strtab) {
 		v.nsyms = img->nsyms;
 		v.strtab_len = img->strtab_len;

@@ -14,6 +14,8 @@ PACKAGES=(
 	linux-source-6.12 bc bison flex libelf-dev dwarves cpio gawk xz-utils zstd rsync python3 perl
 	# QEMU guest and tests
 	qemu-system-x86 busybox-static openssh-server openssh-client keyutils e2fsprogs python3-pytest
+	# the guest's TPM 2.0 (swtpm) and the tools to read its PCRs
+	swtpm tpm2-tools
 	# kpatch-build (built from Debian sid's kpatch source, see docs/kpatch.md)
 	dpkg-dev patch patchutils
 )

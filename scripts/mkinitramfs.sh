@@ -27,6 +27,11 @@ done
 install -m 0755 "$top/tests/guest/init" "$root/init"
 copy_bin /usr/sbin/sshd /usr/sbin/sshd
 copy_bin /bin/keyctl /bin/keyctl
+# tpm2_pcrread, and the TCTI library it opens at run time (not in ldd's list)
+copy_bin /usr/bin/tpm2_pcrread /usr/bin/tpm2_pcrread
+for lib in /usr/lib/x86_64-linux-gnu/libtss2-tcti-device.so*; do
+	[ -e "$lib" ] && copy_bin "$lib" "$lib"
+done
 for b in /usr/lib/openssh/sshd-session /usr/lib/openssh/sshd-auth; do
 	[ -x "$b" ] && copy_bin "$b" "$b"
 done

@@ -13,6 +13,7 @@
 #   OUT/opt/lpguard-tests/samename/lpg_plain.*.ko  another lpg_plain, other symbols
 #   OUT/opt/lpguard-tests/name_quote.ko, name_newline.ko  lpg_replace_a with a
 #                                            .modinfo name that tries to forge log fields
+#   OUT/opt/lpguard-tests/<mod>.gen<N>.lp.ko  with lpguard.generation=N, livepatch key
 #   OUT/lib/lpguard/lpguard.ko               with --loadable: kmod/ built as a module, build key
 # Signing uses the kernel tree's own scripts/sign-file: an independent oracle.
 set -euo pipefail
@@ -43,14 +44,16 @@ open(sys.argv[3], "wb").write(body + sig + trailer)
 PY
 }
 
-# rename_module IN OUT NAME: IN with .modinfo's name= set to NAME (unsigned).
-rename_module() {
+# set_modinfo IN OUT TAG VALUE: IN with .modinfo's TAG= set to VALUE (one
+# tag, replacing any; backslash escapes in VALUE decoded), unsigned.
+set_modinfo() {
 	objcopy -O binary --only-section=.modinfo "$1" "$work/modinfo"
-	"$PYTHON" - "$work/modinfo" "$3" <<'PY'
+	"$PYTHON" - "$work/modinfo" "$3" "$4" <<'PY'
 import sys
-path, name = sys.argv[1], sys.argv[2].encode().decode("unicode_escape").encode("latin-1")
-tags = [t for t in open(path, "rb").read().split(b"\0") if t and not t.startswith(b"name=")]
-open(path, "wb").write(b"\0".join(tags + [b"name=" + name]) + b"\0")
+path, tag = sys.argv[1], sys.argv[2].encode() + b"="
+value = sys.argv[3].encode().decode("unicode_escape").encode("latin-1")
+tags = [t for t in open(path, "rb").read().split(b"\0") if t and not t.startswith(tag)]
+open(path, "wb").write(b"\0".join(tags + [tag + value]) + b"\0")
 PY
 	objcopy --update-section .modinfo="$work/modinfo" "$1" "$2"
 }
@@ -90,10 +93,17 @@ openssl x509 -req -in "$work/leaf.csr" -CA "$keys/livepatch.der" -CAform DER -CA
 	-set_serial 4242 -days 3650 -sha256 -extfile "$work/leaf.ext" -out "$work/leaf.pem" 2>/dev/null
 sign_carrying "$work/leaf.key" "$work/leaf.pem" "$out/opt/lpguard-tests/lpg_plain.ko" \
 	"$out/opt/lpguard-tests/lpg_plain.chain.ko"
-rename_module "$out/opt/lpguard-tests/lpg_replace_a.ko" "$out/opt/lpguard-tests/name_quote.ko" \
+set_modinfo "$out/opt/lpguard-tests/lpg_replace_a.ko" "$out/opt/lpguard-tests/name_quote.ko" name \
 	'x" reason="signature verifies against .livepatch'
-rename_module "$out/opt/lpguard-tests/lpg_replace_a.ko" "$out/opt/lpguard-tests/name_newline.ko" \
+set_modinfo "$out/opt/lpguard-tests/lpg_replace_a.ko" "$out/opt/lpguard-tests/name_newline.ko" name \
 	'e\nlpguard: livepatch allowed obj="e" \\'
+# Generations: <m>.gen<N>.lp.ko carries lpguard.generation=N, signed.
+for mg in lpg_replace_a:1 lpg_replace_b:2 lpg_replace_a:3 lpg_busy:4 lpg_replace_b:4; do
+	m=${mg%:*} g=${mg#*:} t="$out/opt/lpguard-tests/$m"
+	set_modinfo "$t.ko" "$t.gen$g.ko" lpguard.generation "$g"
+	sign "$keys/livepatch.key" "$keys/livepatch.der" "$t.gen$g.ko" "$t.gen$g.lp.ko"
+	rm -f "$t.gen$g.ko"
+done
 
 if [ "$loadable" = --loadable ]; then
 	dst="$work/kmod"

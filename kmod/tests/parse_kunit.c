@@ -422,6 +422,55 @@ static void parse_symtab(struct kunit *test)
 	KUNIT_EXPECT_NULL(test, img.strtab);
 }
 
+/* lpguard.generation=: absent, 0, max, overflow, junk, two tags. */
+static void parse_generation(struct kunit *test)
+{
+	static const struct {
+		const char *info;
+		size_t len;
+		int ret;
+		u32 generation;
+	} cases[] = {
+#define GEN(s, r, g) { s, sizeof(s), r, g }
+		GEN("livepatch=Y", 0, 0),
+		GEN("lpguard.generation=0", 0, 0),
+		GEN("lpguard.generation=7\0livepatch=Y", 0, 7),
+		GEN("lpguard.generation=4294967295", 0, U32_MAX),
+		GEN("lpguard.generation=4294967296", -EBADMSG, 0),
+		GEN("lpguard.generation=99999999999", -EBADMSG, 0),
+		GEN("lpguard.generation=", -EBADMSG, 0),
+		GEN("lpguard.generation=07", -EBADMSG, 0),
+		GEN("lpguard.generation=+7", -EBADMSG, 0),
+		GEN("lpguard.generation=-1", -EBADMSG, 0),
+		GEN("lpguard.generation=7a", -EBADMSG, 0),
+		GEN("lpguard.generation= 7", -EBADMSG, 0),
+		GEN("lpguard.generation=1\0lpguard.generation=1", -EBADMSG, 0),
+		GEN("xlpguard.generation=9", 0, 0),
+		GEN("lpguard.generations=9", 0, 0),
+#undef GEN
+	};
+	struct lpguard_image img;
+	const char *why = NULL;
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		memset(&img, 0, sizeof(img));
+		KUNIT_EXPECT_EQ_MSG(test, lpguard_parse_modinfo(cases[i].info,
+								cases[i].len,
+								&img, &why),
+				    cases[i].ret, "case %u", i);
+		if (!cases[i].ret)
+			KUNIT_EXPECT_EQ_MSG(test, img.generation,
+					    cases[i].generation, "case %u", i);
+	}
+	lpguard_parse_modinfo(cases[12].info, cases[12].len, &img, &why);
+	KUNIT_EXPECT_STREQ(test, why,
+			   ".modinfo has more than one lpguard.generation= tag");
+	lpguard_parse_modinfo(cases[4].info, cases[4].len, &img, &why);
+	KUNIT_EXPECT_STREQ(test, why,
+			   ".modinfo lpguard.generation= is not a number 0..4294967295");
+}
+
 static struct kunit_case lpguard_parse_cases[] = {
 	KUNIT_CASE(parse_valid_signed),
 	KUNIT_CASE(parse_valid_built),
@@ -437,6 +486,7 @@ static struct kunit_case lpguard_parse_cases[] = {
 	KUNIT_CASE(parse_signers),
 	KUNIT_CASE(parse_signers_with_certs),
 	KUNIT_CASE(parse_symtab),
+	KUNIT_CASE(parse_generation),
 	{}
 };
 

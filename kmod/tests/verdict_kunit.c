@@ -9,6 +9,7 @@
 #include "../lpguard.h"
 
 static const u8 strtab[] = "\0lpg_init\0lpg_exit\0";
+static const u8 image_sha[SHA256_DIGEST_SIZE] = { 0x5a, 0xa5 };
 
 static void image(struct lpguard_image *img, const char *name, bool lp)
 {
@@ -28,7 +29,7 @@ static void verdict_put_take(struct kunit *test)
 
 	lpguard_clear_verdict();
 	image(&img, "lpg_a", true);
-	lpguard_put_verdict(&img);
+	lpguard_put_verdict(&img, image_sha, NULL);
 	KUNIT_ASSERT_EQ(test, lpguard_take_verdict(&v), 0);
 	KUNIT_EXPECT_STREQ(test, v.name, "lpg_a");
 	KUNIT_EXPECT_TRUE(test, v.livepatch);
@@ -36,6 +37,8 @@ static void verdict_put_take(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, v.strtab_len, sizeof(strtab));
 	lpguard_sha256(strtab, sizeof(strtab), sha);
 	KUNIT_EXPECT_MEMEQ(test, v.strtab_sha256, sha, sizeof(sha));
+	KUNIT_EXPECT_MEMEQ(test, v.sha256, image_sha, sizeof(image_sha));
+	KUNIT_EXPECT_EQ(test, v.keyid_len, 0);
 	/* Taken once: COMING of another load finds none. */
 	KUNIT_EXPECT_EQ(test, lpguard_take_verdict(&v), -ENOENT);
 }
@@ -47,7 +50,7 @@ static void verdict_cleared_by_next_load(struct kunit *test)
 	struct lpguard_image img;
 
 	image(&img, "lpg_a", false);
-	lpguard_put_verdict(&img);
+	lpguard_put_verdict(&img, image_sha, NULL);
 	lpguard_clear_verdict();
 	KUNIT_EXPECT_EQ(test, lpguard_take_verdict(&v), -ENOENT);
 }
@@ -59,11 +62,11 @@ static void verdict_latest_wins(struct kunit *test)
 	struct lpguard_image img;
 
 	image(&img, "lpg_a", false);
-	lpguard_put_verdict(&img);
+	lpguard_put_verdict(&img, image_sha, NULL);
 	image(&img, "lpg_b", true);
 	img.strtab = NULL;
 	img.nsyms = 0;
-	lpguard_put_verdict(&img);
+	lpguard_put_verdict(&img, image_sha, NULL);
 	KUNIT_ASSERT_EQ(test, lpguard_take_verdict(&v), 0);
 	KUNIT_EXPECT_STREQ(test, v.name, "lpg_b");
 	KUNIT_EXPECT_EQ(test, v.nsyms, 0);

@@ -11,6 +11,7 @@ when the interpreter exits, and on any failure to boot.
 import atexit
 import os
 import shlex
+import shutil
 import signal
 import socket
 import subprocess
@@ -80,7 +81,7 @@ def probe_accel(kernel, initrd, cache):
 
 class VM:
     def __init__(self, kernel, initrd, ssh_dir, append="", disk=None, mem="512M", accel="tcg",
-                 boot_timeout=120, workdir=None, name="guest"):
+                 boot_timeout=120, workdir=None, name="guest", tpm=True):
         self.kernel, self.initrd, self.ssh_dir = kernel, initrd, ssh_dir
         self.append, self.disk, self.mem, self.accel = append, disk, mem, accel
         self.boot_timeout = boot_timeout
@@ -91,6 +92,12 @@ class VM:
         self.port = None
         self.proc = None
         self._ctl = os.path.join(self.workdir, "ssh-ctl")
+        # A TPM 2.0 (swtpm) whose state lives in the work dir: it survives
+        # reboot() and a new VM on the same work dir.
+        self.tpm = tpm
+        self.tpm_state = os.path.join(self.workdir, "tpm")
+        self._tpm_sock = os.path.join(self.workdir, "swtpm.sock")
+        self.swtpm = None
 
     # ---- lifecycle -------------------------------------------------------
     def __enter__(self):
@@ -99,6 +106,36 @@ class VM:
 
     def __exit__(self, *exc):
         self.stop()
+
+    def _start_tpm(self):
+        if not shutil.which("swtpm"):
+            raise GuestError("swtpm not found: run 'make deps' (Debian package swtpm)")
+        os.makedirs(self.tpm_state, exist_ok=True)
+        if os.path.exists(self._tpm_sock):
+            os.unlink(self._tpm_sock)
+        self.swtpm = subprocess.Popen(
+            ["swtpm", "socket", "--tpm2", "--tpmstate", f"dir={self.tpm_state}",
+             "--ctrl", f"type=unixio,path={self._tpm_sock}",
+             "--log", f"file={os.path.join(self.workdir, 'swtpm.log')},level=1"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, start_new_session=True)
+        deadline = time.time() + 10
+        while not os.path.exists(self._tpm_sock):
+            if self.swtpm.poll() is not None or time.time() > deadline:
+                raise GuestError(f"swtpm did not start; see {self.workdir}/swtpm.log")
+            time.sleep(0.05)
+        return ["-chardev", f"socket,id=chrtpm,path={self._tpm_sock}",
+                "-tpmdev", "emulator,id=tpm0,chardev=chrtpm", "-device", "tpm-crb,tpmdev=tpm0"]
+
+    def _stop_tpm(self):
+        if self.swtpm is not None:
+            if self.swtpm.poll() is None:
+                try:
+                    os.killpg(self.swtpm.pid, signal.SIGTERM)
+                    self.swtpm.wait(timeout=5)
+                except (ProcessLookupError, subprocess.TimeoutExpired):
+                    os.killpg(self.swtpm.pid, signal.SIGKILL)
+                    self.swtpm.wait()
+            self.swtpm = None
 
     def start(self):
         self.port = _free_port()
@@ -111,6 +148,9 @@ class VM:
                "-device", "virtio-net-pci,netdev=n0", "-device", "virtio-rng-pci"]
         if self.disk:
             cmd += ["-drive", f"file={self.disk},format=raw,if=virtio"]
+        if self.tpm:
+            _LIVE.add(self)
+            cmd += self._start_tpm()
         self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=open(
             os.path.join(self.workdir, "qemu.stderr"), "w"), start_new_session=True)
         _LIVE.add(self)
@@ -155,6 +195,7 @@ class VM:
             except ProcessLookupError:
                 pass
             self.proc.wait()
+        self._stop_tpm()
         subprocess.run(["ssh", "-o", f"ControlPath={self._ctl}", "-O", "exit", "x"],
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         _LIVE.discard(self)
