@@ -34,7 +34,7 @@ readelf -p .comment "$kout/vmlinux" > "$tmp/comment" 2>"$tmp/err" ||
 compiler=$(sed -n 's/^ *\[ *[0-9a-f]*\]  //p' "$tmp/comment" | grep -E -m1 '^GCC: |clang version' || true)
 [ -n "$compiler" ] ||
 	fail "$kout/vmlinux has no compiler in its .comment section: kpatch-build cannot check the patch compiler against it; rebuild the kernel with an unmodified toolchain"
-banner=$(sed -n 's/^#define LINUX_COMPILER "\(.*\)"$/\1/p' "$kout/include/generated/compile.h")
+banner=$(sed -n 's/^#define[[:space:]]\{1,\}LINUX_COMPILER[[:space:]]\{1,\}"\(.*\)"$/\1/p' "$kout/include/generated/compile.h")
 cc_text=$(sed -n 's/^CONFIG_CC_VERSION_TEXT="\(.*\)"$/\1/p' "$kout/.config")
 # The kernel compares a module's vermagic with its VERMAGIC_STRING, which
 # vmlinux carries as a string starting with the release.

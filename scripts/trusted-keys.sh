@@ -20,7 +20,7 @@ shift 3
 bundle="$kout/lpguard-trusted.pem"
 fail() { echo "trusted-keys: $*" >&2; rm -f "$bundle.new"; exit 1; }
 
-[ -r "$base" ] || fail "cannot read the base configuration $base: pass the image's .config (KDIR/.config) or a make target"
+[ -r "$base" ] || fail "cannot read the base configuration $base: pass a readable .config as BASECONFIG (make image-kernel: IMAGE_CONFIG)"
 # The image's value; Kconfig writes it as CONFIG_SYSTEM_TRUSTED_KEYS="..." with \" and \\ escaped.
 line=$(grep -E '^CONFIG_SYSTEM_TRUSTED_KEYS=' "$base" | tail -n1 || true)
 value=${line#CONFIG_SYSTEM_TRUSTED_KEYS=}

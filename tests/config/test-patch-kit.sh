@@ -23,7 +23,8 @@ fake_build() { # DIR RELEASE CFLAGS
 	printf '# Linux/x86 6.12.117 Kernel Configuration\nCONFIG_CC_VERSION_TEXT="gcc (test) 12.2.0"\nCONFIG_LIVEPATCH=y\nCONFIG_DEBUG_INFO=y\nCONFIG_SECURITY_LPGUARD=y\nCONFIG_LSM="lockdown,lpguard"\n' > "$k/.config"
 	printf '0x12345678\tprintk\tvmlinux\tEXPORT_SYMBOL\t\n' > "$k/Module.symvers"
 	echo "$rel" > "$k/include/config/kernel.release"
-	printf '#define UTS_MACHINE "x86_64"\n#define LINUX_COMPILER "gcc (test) 12.2.0, GNU ld (test) 2.40"\n' > "$k/include/generated/compile.h"
+	# As scripts/mkcompile_h writes it, with tabs.
+	printf '#define UTS_MACHINE\t\t"x86_64"\n#define LINUX_COMPILER\t\t"gcc (test) 12.2.0, GNU ld (test) 2.40"\n' > "$k/include/generated/compile.h"
 	printf 'const char vermagic[] = "%s SMP preempt mod_unload ";\nint f(void) { return 1; }\n' "$rel" > "$k/v.c"
 	gcc $3 -c -o "$k/vmlinux" "$k/v.c"
 }
