@@ -7,7 +7,7 @@
 #   make check         the fast unit subset and the C++ format check
 #   make fuzz-long     every fuzz target for FUZZ_SECONDS (default 1800) each
 #   make kernel        the QEMU test kernel (lpguard built in)
-#   make KDIR=/path/to/linux-6.15.2 image-kernel   graft lpguard into a real image tree and build it
+#   make KDIR=/path/to/linux-6.15.2 image-kernel   graft lpguard into a real image tree, build it, make its patch kit
 #   make KDIR=/path/to/kernel-build module          the loadable lpguard.ko for a kernel without it
 #   make test-kernels  build and run KUnit + QEMU tests against linux-source-7.x too
 #   make test-kpatch   the kpatch-build part of the end-to-end flow
@@ -69,6 +69,8 @@ $(SIGN_FILE): $(KSRC)/Makefile
 check: build $(SIGN_FILE) format-check
 	LPGUARD_SIGN_FILE=$(SIGN_FILE) $(BIN)/unit-tests
 	$(TOP)/tests/config/test-check-config.sh
+	$(TOP)/tests/config/test-readiness.sh
+	$(TOP)/tests/config/test-patch-kit.sh
 
 # The project's C++ in the style of .clang-format (clang-format 14):
 # `make format` rewrites it, `make format-check` (part of check) fails on a difference.
@@ -109,12 +111,15 @@ $(KSRC)/Makefile:
 	touch $@
 
 # The test kernel trusts two livepatch keys: RSA 4096 and ECDSA P-384.
+# The small test kernels (tinyconfig, no debug information) are not made for
+# patch builders: they leave out the readiness report (LPGUARD_READINESS=skip);
+# kernel-kpatch and image-kernel have it.
 kernel: $(KSRC)/Makefile test-keys
-	KSRC=$(KSRC) KOUT=$(KOUT) FRAGMENTS="$(FRAGMENTS)" LPGUARD_BUILTIN=y \
+	KSRC=$(KSRC) KOUT=$(KOUT) FRAGMENTS="$(FRAGMENTS)" LPGUARD_BUILTIN=y LPGUARD_READINESS=skip \
 		LPGUARD_CERTS=$(TEST_KEYS)/livepatch.der,$(TEST_KEYS_ECDSA)/livepatch.der $(TOP)/scripts/build-kernel.sh
 
 kernel-mod: $(KSRC)/Makefile test-keys
-	KSRC=$(KSRC) KOUT=$(KOUT_MOD) FRAGMENTS="$(FRAGMENTS) $(TOP)/kconfig/qemu-loadable.config" LPGUARD_BUILTIN=n \
+	KSRC=$(KSRC) KOUT=$(KOUT_MOD) FRAGMENTS="$(FRAGMENTS) $(TOP)/kconfig/qemu-loadable.config" LPGUARD_BUILTIN=n LPGUARD_READINESS=skip \
 		LPGUARD_CERTS=$(TEST_KEYS)/livepatch.der $(TOP)/scripts/build-kernel.sh
 
 $(TEST_SSH)/id_ed25519:
@@ -149,7 +154,7 @@ test-loadable: payload-mod build $(TEST_SSH)/id_ed25519
 # suite: lpguard never reads a klp_patch its module freed.
 KOUT_KASAN ?= $(BUILD)/kernel-$(KVER)-kasan
 kernel-kasan: $(KSRC)/Makefile test-keys
-	KSRC=$(KSRC) KOUT=$(KOUT_KASAN) FRAGMENTS="$(FRAGMENTS) $(TOP)/kconfig/kasan.config" LPGUARD_BUILTIN=y \
+	KSRC=$(KSRC) KOUT=$(KOUT_KASAN) FRAGMENTS="$(FRAGMENTS) $(TOP)/kconfig/kasan.config" LPGUARD_BUILTIN=y LPGUARD_READINESS=skip \
 		LPGUARD_CERTS=$(TEST_KEYS)/livepatch.der,$(TEST_KEYS_ECDSA)/livepatch.der $(TOP)/scripts/build-kernel.sh
 
 test-kasan: kernel-kasan build $(TEST_SSH)/id_ed25519
@@ -158,8 +163,11 @@ test-kasan: kernel-kasan build $(TEST_SSH)/id_ed25519
 	cd $(TOP)/tests/qemu && LPGUARD_TEST_KVER=$(KVER) $(PYTHON) -m pytest -v -p no:cacheprovider \
 		--junitxml=$(TEST)/qemu-kasan-results-$(KVER).xml test_lpguard_kasan.py
 
+# Configure steps only, no kernel build (about 1 minute on 2 cores, half of it
+# the image configuration test on Debian's 6.12 cloud config).
 test-config: $(KSRC)/Makefile
 	$(TOP)/tests/config/test-check-config.sh --kernel $(KSRC)
+	$(TOP)/tests/config/test-image-config.sh $(KSRC)
 
 # The one test command (README, CI).
 test: check check-asan test-fuzz test-config test-qemu test-loadable
@@ -175,6 +183,7 @@ KOUT_KPATCH ?= $(BUILD)/kernel-$(KVER)-kpatch
 kernel-kpatch: $(KSRC)/Makefile test-keys
 	KSRC=$(KSRC) KOUT=$(KOUT_KPATCH) FRAGMENTS="$(FRAGMENTS) $(TOP)/kconfig/kpatch.config" LPGUARD_BUILTIN=y \
 		LPGUARD_CERTS=$(TEST_KEYS)/livepatch.der $(TOP)/scripts/build-kernel.sh
+	$(TOP)/scripts/mkpatchkit.sh $(KOUT_KPATCH)
 
 # Not part of `make test`: a debug-info kernel and three kpatch-build runs cost
 # about 25 minutes on 2 cores (README).
@@ -201,13 +210,22 @@ distclean:
 	rm -rf $(BUILD)
 
 # ---- the real image ---------------------------------------------------------
+# The image's .config (IMAGE_CONFIG: KDIR/.config, else defconfig) + lpguard.config +
+# EXTRA_FRAGMENTS (e.g. kconfig/kpatch.config), the owner's certificates added
+# to the image's trusted keys, the readiness report (LPGUARD_ALLOW_UNPATCHABLE=1
+# builds a kernel no patch builder can target), then the patch kit in
+# IMAGE_OUT/patch-kit (docs/kpatch.md).
 IMAGE_OUT ?= $(BUILD)/image-kernel
+IMAGE_CONFIG ?= $(if $(wildcard $(KDIR)/.config),$(KDIR)/.config,defconfig)
+EXTRA_FRAGMENTS ?=
+LPGUARD_ALLOW_UNPATCHABLE ?= 0
 image-kernel:
 	@[ -n "$(KDIR)" ] || { echo "image-kernel: set KDIR to the image's kernel source tree (make KDIR=/path/to/linux-6.15.2 LPGUARD_CERTS=keys/livepatch.der image-kernel)" >&2; exit 1; }
 	@[ -n "$(LPGUARD_CERTS)" ] || { echo "image-kernel: no LPGUARD_CERTS: every livepatch would be refused; make keys with 'build/bin/cvm-cli generate-livepatch-keys' and pass LPGUARD_CERTS=keys/livepatch.der" >&2; exit 1; }
-	KSRC=$(KDIR) KOUT=$(IMAGE_OUT) FRAGMENTS="$(TOP)/kconfig/lpguard.config" LPGUARD_BUILTIN=y \
-		BASECONFIG=$(if $(wildcard $(KDIR)/.config),$(KDIR)/.config,defconfig) \
+	KSRC=$(KDIR) KOUT=$(IMAGE_OUT) FRAGMENTS="$(TOP)/kconfig/lpguard.config $(EXTRA_FRAGMENTS)" LPGUARD_BUILTIN=y \
+		BASECONFIG=$(IMAGE_CONFIG) LPGUARD_ALLOW_UNPATCHABLE=$(LPGUARD_ALLOW_UNPATCHABLE) \
 		LPGUARD_CERTS=$(LPGUARD_CERTS) $(TOP)/scripts/build-kernel.sh
+	$(TOP)/scripts/mkpatchkit.sh $(IMAGE_OUT)
 
 module:
 	@[ -n "$(KDIR)" ] || { echo "module: set KDIR to a configured and built kernel tree (make KDIR=/lib/modules/\$$(uname -r)/build LPGUARD_CERTS=keys/livepatch.der module)" >&2; exit 1; }

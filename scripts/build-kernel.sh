@@ -4,12 +4,20 @@
 #
 #   KSRC=<source tree> KOUT=<build dir> FRAGMENTS="<fragment> ..." \
 #   [BASECONFIG=tinyconfig|defconfig|/path/to/.config] [LPGUARD_CERTS=a.der[,b.pem]] [LPGUARD_BUILTIN=y|n] \
+#   [LPGUARD_READINESS=check|skip] [LPGUARD_ALLOW_UNPATCHABLE=1] [CONFIGURE_ONLY=1] \
 #   scripts/build-kernel.sh
 #
 # LPGUARD_CERTS go both into lpguard's .livepatch keyring and into the kernel's
-# builtin trusted keys (CONFIG_SYSTEM_TRUSTED_KEYS), so the kernel's own
-# module signature check accepts patches signed by them.
-# Every fragment line is checked against the final .config (check-config.sh).
+# builtin trusted keys: they are added to the base configuration's own
+# CONFIG_SYSTEM_TRUSTED_KEYS (scripts/trusted-keys.sh), so the kernel's module
+# signature check accepts patches signed by them and still trusts what the
+# image trusted before.
+# Every fragment line is checked against the final .config (check-config.sh),
+# then the readiness report (readiness.sh) says whether lpguard is enforced and
+# which patch builder can target the kernel; it fails the build when none can,
+# unless LPGUARD_ALLOW_UNPATCHABLE=1. LPGUARD_READINESS=skip leaves the report
+# out (the small QEMU test kernels, which no patch builder is meant to target).
+# CONFIGURE_ONLY=1 stops before compiling.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(dirname "$here")
@@ -18,6 +26,12 @@ top=$(dirname "$here")
 BASECONFIG=${BASECONFIG:-tinyconfig}
 LPGUARD_BUILTIN=${LPGUARD_BUILTIN:-y}
 LPGUARD_CERTS=${LPGUARD_CERTS:-}
+LPGUARD_READINESS=${LPGUARD_READINESS:-check}
+CONFIGURE_ONLY=${CONFIGURE_ONLY:-0}
+case $LPGUARD_READINESS in
+check | skip) ;;
+*) echo "build-kernel: LPGUARD_READINESS=$LPGUARD_READINESS: use check (the default) or skip" >&2; exit 1 ;;
+esac
 jobs=$(nproc)
 mkdir -p "$KOUT"
 KOUT=$(realpath "$KOUT")
@@ -26,27 +40,30 @@ kmake() { make -C "$KSRC" O="$KOUT" ARCH=x86_64 "$@"; }
 
 "$here/graft-lpguard.sh" "$KSRC" "$top/kmod"
 
-# Certificates: one PEM bundle for the kernel's trusted keys, the list for lpguard.
+# The base configuration as a file: a copy of BASECONFIG, or what the make
+# target BASECONFIG (tinyconfig, defconfig) writes, kept until the tree changes.
+base="$KOUT/lpguard-base.config"
+if [ -f "$BASECONFIG" ]; then
+	cmp -s "$BASECONFIG" "$base" || cp "$BASECONFIG" "$base"
+else
+	bstamp=$( (echo "$BASECONFIG"; head -c 200 "$KSRC/Makefile") | sha256sum | cut -d' ' -f1)
+	if [ ! -f "$base" ] || [ "$(cat "$base.stamp" 2>/dev/null)" != "$bstamp" ]; then
+		rm -f "$KOUT/.lpguard-config-stamp" "$base.stamp"
+		run_step "kernel: base configuration ($BASECONFIG)" "$KOUT/config.log" kmake "$BASECONFIG"
+		cp "$KOUT/.config" "$base"
+		echo "$bstamp" > "$base.stamp"
+	fi
+fi
+
+# Certificates: the base's trusted keys plus the owner's for the kernel, the list for lpguard.
 gen="$KOUT/lpguard-generated.config"
 : > "$gen.new"
 if [ -n "$LPGUARD_CERTS" ]; then
-	: > "$KOUT/lpguard-trusted.pem.new"
-	abs=()
 	IFS=, read -ra certs <<< "$LPGUARD_CERTS"
-	for c in "${certs[@]}"; do
-		[ -r "$c" ] || { echo "build-kernel: certificate $c not found: create it with 'cvm-cli generate-livepatch-keys' or fix LPGUARD_CERTS" >&2; exit 1; }
-		c=$(realpath "$c")
-		abs+=("$c")
-		if ! openssl x509 -in "$c" -inform DER -outform PEM >> "$KOUT/lpguard-trusted.pem.new" 2>/dev/null &&
-		   ! openssl x509 -in "$c" -inform PEM -outform PEM >> "$KOUT/lpguard-trusted.pem.new" 2>/dev/null; then
-			echo "build-kernel: $c is not an X.509 certificate (DER or PEM)" >&2; exit 1
-		fi
-	done
-	cmp -s "$KOUT/lpguard-trusted.pem.new" "$KOUT/lpguard-trusted.pem" 2>/dev/null ||
-		mv "$KOUT/lpguard-trusted.pem.new" "$KOUT/lpguard-trusted.pem"
-	rm -f "$KOUT/lpguard-trusted.pem.new"
-	echo "CONFIG_SYSTEM_TRUSTED_KEYS=\"$KOUT/lpguard-trusted.pem\"" >> "$gen.new"
+	"$here/trusted-keys.sh" "$base" "$KSRC" "$KOUT" "${certs[@]}" >> "$gen.new"
 	if [ "$LPGUARD_BUILTIN" = y ]; then
+		abs=()
+		for c in "${certs[@]}"; do abs+=("$(realpath "$c")"); done
 		(IFS=,; echo "CONFIG_SECURITY_LPGUARD_CERTS=\"${abs[*]}\"") >> "$gen.new"
 	fi
 fi
@@ -68,21 +85,20 @@ for f in $FRAGMENTS; do
 done
 frags+=("$gen")
 
-stamp=$( (echo "$BASECONFIG"; [ -f "$BASECONFIG" ] && cat "$BASECONFIG"; cat "${frags[@]}"; cat "$KOUT/lpguard-trusted.pem" 2>/dev/null; head -c 200 "$KSRC/Makefile") | sha256sum | cut -d' ' -f1)
-if [ -f "$BASECONFIG" ]; then
-	basecmd="cp '$(realpath "$BASECONFIG")' '$KOUT/.config'"
-else
-	basecmd="make -C '$KSRC' O='$KOUT' ARCH=x86_64 $BASECONFIG"
-fi
+stamp=$( (cat "$base" "${frags[@]}"; cat "$KOUT/lpguard-trusted.pem" 2>/dev/null; head -c 200 "$KSRC/Makefile") | sha256sum | cut -d' ' -f1)
 if [ ! -f "$KOUT/.config" ] || [ "$(cat "$KOUT/.lpguard-config-stamp" 2>/dev/null)" != "$stamp" ]; then
+	rm -f "$KOUT/.lpguard-config-stamp"
 	run_step "kernel: configure ($BASECONFIG + $(basename -a "${frags[@]}" | paste -sd,))" "$KOUT/config.log" \
-		bash -c "$basecmd &&
+		bash -c "cp '$base' '$KOUT/.config' &&
 			 cd '$KOUT' && '$KSRC/scripts/kconfig/merge_config.sh' -m -O '$KOUT' '$KOUT/.config' ${frags[*]} &&
 			 make -C '$KSRC' O='$KOUT' ARCH=x86_64 olddefconfig"
-	rm -f "$KOUT/.lpguard-config-stamp"
 fi
 "$here/check-config.sh" "$KOUT/.config" "${frags[@]}"
 echo "$stamp" > "$KOUT/.lpguard-config-stamp"
+if [ "$LPGUARD_READINESS" = check ]; then
+	"$here/readiness.sh" $([ "$LPGUARD_BUILTIN" = y ] || echo --loadable) "$KOUT/.config"
+fi
+[ "$CONFIGURE_ONLY" != 1 ] || exit 0
 
 run_step "kernel: build $(kmake -s kernelrelease 2>/dev/null) in $KOUT (-j$jobs)" "$KOUT/build.log" \
 	make -C "$KSRC" O="$KOUT" ARCH=x86_64 -j"$jobs" bzImage modules

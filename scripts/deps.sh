@@ -10,8 +10,8 @@ PACKAGES=(
 	libssl-dev openssl libkmod-dev kmod libcli11-dev nlohmann-json3-dev
 	# fuzzing (libFuzzer comes with clang's runtime)
 	clang libclang-rt-14-dev
-	# kernel build
-	linux-source-6.12 bc bison flex libelf-dev dwarves cpio gawk xz-utils zstd rsync python3 perl
+	# kernel build (linux-config-6.12: Debian's own configurations, for the image configuration test)
+	linux-source-6.12 linux-config-6.12 bc bison flex libelf-dev dwarves cpio gawk xz-utils zstd rsync python3 perl
 	# QEMU guest and tests
 	qemu-system-x86 busybox-static openssh-server openssh-client keyutils e2fsprogs python3-pytest
 	# the guest's TPM 2.0 (swtpm) and the tools to read its PCRs
