@@ -40,26 +40,13 @@ lpguard_generation_decide(bool set, u32 mark, const u8 *mark_sha, u32 gen,
 	return LPG_GEN_OTHER_IMAGE;
 }
 
-/* Check @gen/@sha against the mark; *@mark is set to it. Atomic-safe. */
-enum lpguard_generation_verdict
-lpguard_generation_check(u32 gen, const u8 *sha, u32 *mark)
-{
-	enum lpguard_generation_verdict v;
-	unsigned long flags;
-
-	spin_lock_irqsave(&hwm_lock, flags);
-	v = lpguard_generation_decide(hwm_set, hwm, hwm_sha, gen, sha);
-	*mark = hwm;
-	spin_unlock_irqrestore(&hwm_lock, flags);
-	return v;
-}
-
 /*
- * klp_enable_patch() of @gen/@sha is allowed: check and raise the mark
- * in one step, so two enables cannot both pass on the old mark.
+ * Check @gen/@sha against the mark (*@mark is set to it) and, with
+ * @raise, raise it in the same step, so two enables cannot both pass on
+ * the old mark. Atomic-safe.
  */
-enum lpguard_generation_verdict
-lpguard_generation_enable(u32 gen, const u8 *sha, u32 *mark)
+static enum lpguard_generation_verdict ratchet(u32 gen, const u8 *sha,
+					       u32 *mark, bool raise)
 {
 	enum lpguard_generation_verdict v;
 	unsigned long flags;
@@ -67,13 +54,27 @@ lpguard_generation_enable(u32 gen, const u8 *sha, u32 *mark)
 	spin_lock_irqsave(&hwm_lock, flags);
 	v = lpguard_generation_decide(hwm_set, hwm, hwm_sha, gen, sha);
 	*mark = hwm;
-	if (v == LPG_GEN_OK && (!hwm_set || gen > hwm)) {
+	if (raise && v == LPG_GEN_OK && (!hwm_set || gen > hwm)) {
 		hwm = gen;
 		memcpy(hwm_sha, sha, SHA256_DIGEST_SIZE);
 		hwm_set = true;
 	}
 	spin_unlock_irqrestore(&hwm_lock, flags);
 	return v;
+}
+
+/* At load: would @gen/@sha roll back? */
+enum lpguard_generation_verdict
+lpguard_generation_check(u32 gen, const u8 *sha, u32 *mark)
+{
+	return ratchet(gen, sha, mark, false);
+}
+
+/* klp_enable_patch() of @gen/@sha is allowed by the other rules. */
+enum lpguard_generation_verdict
+lpguard_generation_enable(u32 gen, const u8 *sha, u32 *mark)
+{
+	return ratchet(gen, sha, mark, true);
 }
 
 /* The mark, for status: false if no livepatch was enabled yet. */
