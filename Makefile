@@ -66,6 +66,7 @@ $(SIGN_FILE): $(KSRC)/Makefile
 check: build $(SIGN_FILE)
 	LPGUARD_SIGN_FILE=$(SIGN_FILE) $(BIN)/unit-tests
 	$(TOP)/tests/config/test-check-config.sh
+	$(TOP)/tests/archive/test-archive-errors.sh
 
 check-asan: $(CMAKE_ASAN)/CMakeCache.txt $(SIGN_FILE)
 	cmake --build $(CMAKE_ASAN) -j$(JOBS) --target unit-tests

@@ -14,8 +14,10 @@ PACKAGES=(
 	linux-source-6.12 bc bison flex libelf-dev dwarves cpio gawk xz-utils zstd rsync python3 perl
 	# QEMU guest and tests
 	qemu-system-x86 busybox-static openssh-server openssh-client keyutils e2fsprogs python3-pytest
-	# kpatch-build (built from Debian sid's kpatch source, see docs/kpatch.md)
+	# kpatch-build (built from Debian trixie's kpatch source, see docs/kpatch.md)
 	dpkg-dev patch patchutils
+	# tests/archive: signs the fake archive's Release with a throwaway key
+	gnupg
 )
 BACKPORTS=(libcatch2-dev)
 BPO_LIST=/etc/apt/sources.list.d/lpguard-bookworm-backports.sources

@@ -82,8 +82,12 @@ else
 	da_lookup_source kpatch "$version" 'kpatch_[^ ]+\.orig\.tar\.[a-z0-9]+'
 	orig=$da_file sha=$da_sha
 	[ -z "$pin_sha" ] || da_check_pin "$pin_sha"
-	da_fetch "$src/$orig" "$sha"
-	echo "kpatch-tools: $orig: SHA256 $sha, as the signed Debian $suite index${pin_sha:+ and the pin} give it" >&2
+	da_fetch "$src/$orig" "${pin_sha:-$sha}"
+	if [ -n "$pin_sha" ]; then
+		echo "kpatch-tools: $orig: SHA256 $sha, as the signed Debian $suite index and the pin give it" >&2
+	else
+		echo "kpatch-tools: $orig: SHA256 $sha, as the signed Debian $suite index gives it (not pinned)" >&2
+	fi
 fi
 
 tree=$src/kpatch-$version

@@ -57,7 +57,8 @@ da_setup() {
 da_apt() { LC_ALL=C apt-get "${da_opts[@]}" "$@"; }
 
 # The first line of $1 (apt's output) matching the extended regex $2, without apt's "E: "/"W: ".
-da_grep() { grep -m1 -E -- "$2" <<< "$1" | sed -E 's/^[EWN]: //; s/ +/ /g'; }
+# Empty, not a failure, when nothing matches.
+da_grep() { { grep -m1 -E -- "$2" <<< "$1" || true; } | sed -E 's/^[EWN]: //; s/ +/ /g; s/^ //'; }
 
 # A Release file field (Date, Valid-Until) from the InRelease/Release apt left in its lists.
 da_release_field() {
@@ -121,7 +122,7 @@ da_newest_source() { da_versions "$1" | sed 's/,.*//'; }
 # $3 apt's --print-uris output, $4 the regex of the file wanted.
 da_take_uri() {
 	local line have
-	line=$(grep -E "^'[^']+' $4 [0-9]+ SHA256:[0-9a-f]{64}\$" <<< "$3" | head -n1)
+	line=$(grep -E "^'[^']+' $4 [0-9]+ SHA256:[0-9a-f]{64}\$" <<< "$3" | head -n1 || true)
 	if [ -z "$line" ]; then
 		have=$(da_versions "$1")
 		[ -n "$have" ] || da_fail "Debian $da_suite has no package $1 (at $da_mirror): pin one that it carries in $da_pin_where"
@@ -160,7 +161,8 @@ da_fetch() {
 	if ! out=$(LC_ALL=C /usr/lib/apt/apt-helper "${da_opts[@]}" download-file "$da_uri" "$part" 2>&1); then
 		echo "$out" >> "$da_log"
 		rm -f "$part"
-		why=$(da_grep "$out" '^(E|Err)|Could not|Failed|[0-9]{3} ' | sed -E 's/^(Err:[0-9]+ |E: )//; s/^Failed to fetch [^ ]+ +//')
+		why=$(da_grep "$out" '^E: Failed to fetch' | sed -E 's/^Failed to fetch [^ ]+ +//')
+		[ -n "$why" ] || why=$(da_grep "$out" '^E: ')
 		da_fail "cannot download $da_uri (${why:-see $da_log}): check the network, or use another mirror (LPGUARD_DEBIAN_MIRROR=<url>)"
 	fi
 	echo "$out" >> "$da_log"
