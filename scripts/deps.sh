@@ -15,7 +15,7 @@ PACKAGES=(
 	# QEMU guest and tests
 	qemu-system-x86 busybox-static openssh-server openssh-client keyutils e2fsprogs python3-pytest
 	# kpatch-build (built from Debian trixie's kpatch source, see docs/kpatch.md)
-	dpkg-dev patch patchutils
+	patch patchutils
 	# tests/archive: signs the fake archive's Release with a throwaway key
 	gnupg
 )
