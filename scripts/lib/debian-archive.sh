@@ -16,8 +16,10 @@
 #
 # apt runs with its own sources file, preferences, lists, cache and (empty)
 # dpkg status under DIR: /etc/apt's sources and /var/lib/apt are neither read
-# nor changed. apt.conf.d is still read (proxy settings), but the index date
-# checks are forced on whatever it says: an expired index is refused.
+# nor changed; only the Packages or Sources index is fetched (no Contents,
+# translations or AppStream data that apt.conf.d may ask for). apt.conf.d is
+# still read (proxy settings), but the index date checks are forced on
+# whatever it says: an expired index is refused.
 #
 # Environment: LPGUARD_DEBIAN_MIRROR (default http://deb.debian.org/debian),
 # LPGUARD_DEBIAN_KEYRING (the keyring the index must be signed with, default
@@ -44,6 +46,7 @@ da_setup() {
 	URIs: $da_mirror
 	Suites: $da_suite
 	Components: main
+	Targets: $([ "$da_type" = deb ] && echo Packages || echo Sources)
 	Signed-By: $da_keyring
 	EOF
 	da_opts=(-o "Dir::Etc=$da_dir/etc" -o Dir::Etc::sourcelist=lpguard.sources -o Dir::Etc::sourceparts=-
