@@ -71,6 +71,7 @@ check: build $(SIGN_FILE) format-check
 	$(TOP)/tests/config/test-check-config.sh
 	$(TOP)/tests/config/test-readiness.sh
 	$(TOP)/tests/config/test-patch-kit.sh
+	$(TOP)/tests/archive/test-archive-errors.sh
 
 # The project's C++ in the style of .clang-format (clang-format 14):
 # `make format` rewrites it, `make format-check` (part of check) fails on a difference.
@@ -173,7 +174,8 @@ test-config: $(KSRC)/Makefile
 test: check check-asan test-fuzz test-config test-qemu test-loadable
 
 # The image runs 6.15; Debian's 6.12 brackets it from below, linux-source-7.x
-# (trixie-backports, downloaded and unpacked, never installed) from above.
+# (the version pinned in scripts/fetch-kernel-source.sh, from trixie-backports,
+# downloaded and unpacked, never installed) from above.
 test-kernels:
 	ksrc=$$($(TOP)/scripts/fetch-kernel-source.sh $(BUILD)/src) && \
 	$(MAKE) --no-print-directory KVER=$${ksrc##*linux-source-} KSRC=$$ksrc test-qemu test-loadable

@@ -16,8 +16,10 @@ PACKAGES=(
 	qemu-system-x86 busybox-static openssh-server openssh-client keyutils e2fsprogs python3-pytest
 	# the guest's TPM 2.0 (swtpm) and the tools to read its PCRs
 	swtpm tpm2-tools
-	# kpatch-build (built from Debian sid's kpatch source, see docs/kpatch.md)
-	dpkg-dev patch patchutils
+	# kpatch-build (built from Debian trixie's kpatch source, see docs/kpatch.md)
+	patch patchutils
+	# tests/archive: signs the fake archive's Release with a throwaway key
+	gnupg
 )
 BACKPORTS=(libcatch2-dev)
 BPO_LIST=/etc/apt/sources.list.d/lpguard-bookworm-backports.sources

@@ -4,15 +4,18 @@
 # kpatch-build's tools (create-diff-object, create-klp-module, ...).
 # Prints the path of the kpatch-build script on the last line of stdout.
 #
-#   [KPATCH_DIR=build/kpatch] scripts/kpatch/kpatch-tools.sh
+#   [KPATCH_DIR=build/kpatch] [KPATCH_SID=1] scripts/kpatch/kpatch-tools.sh
 #
-# Only Debian's archive is used: a deb-src entry for sid lives in its own
-# sources file under $KPATCH_DIR/apt/ and apt runs with its own lists and
-# cache there, so the machine's apt configuration is neither read nor changed.
-# The upstream tarball is checked against the SHA256 that the signed sid
-# Sources index gives for it (sid's .dsc and Debian tarball are often missing
-# from mirrors; the upstream tarball is all kpatch-build needs).
-# A second run reuses the unpacked, built tree and does not touch the network.
+# The source is pinned (KPATCH_PIN below): one version from one Debian stable
+# release, and the SHA256 of its upstream tarball. The tarball is taken only
+# when the release's signed Sources index gives that same SHA256 and the
+# download has it (the mirror serves the upstream tarball; kpatch-build needs
+# nothing else). apt runs with a private configuration under $KPATCH_DIR/apt
+# (scripts/lib/debian-archive.sh). A second run reuses the tarball or the
+# built tree and does not touch the network.
+#
+# KPATCH_SID=1 takes the newest kpatch in Debian sid instead, checked against
+# sid's signed index only (not pinned; sid changes without notice).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
@@ -32,10 +35,23 @@ tools_ready() {
 		[ -x "$d/kpatch-build/create-klp-module" ] && [ -f "$d/.lpguard-built" ]
 }
 
-# Cached: the tree recorded by the last successful run.
-if [ -f "$KPATCH_DIR/tools.path" ]; then
+# The pin: Debian release, kpatch's Debian version, SHA256 of kpatch_<upstream>.orig.tar.gz.
+# Moving to another kpatch is this one line; then run 'make test-kpatch'.
+KPATCH_PIN=${KPATCH_PIN:-"trixie 0.9.10-1 94a87a24570d3e202c3732726169af07af3754caa6eff73a179f362cead57028"}
+read -r suite version pin_sha <<< "$KPATCH_PIN"
+if [ "${KPATCH_SID:-0}" = 1 ]; then
+	suite=sid version= pin_sha=
+	echo "kpatch-tools: KPATCH_SID=1: taking the newest kpatch in Debian sid instead of the pinned $KPATCH_PIN; it is checked against sid's signed index only" >&2
+elif [ "${KPATCH_SID:-0}" != 0 ]; then
+	fail "KPATCH_SID='$KPATCH_SID': use 1 (kpatch from Debian sid, unpinned) or leave it unset (the pinned $suite $version)"
+fi
+
+built_as() { echo "kpatch $1 from Debian $suite ($2, SHA256 $3)"; }
+
+# Cached: the tree recorded by the last successful run, if it is the pinned one.
+if [ -n "$pin_sha" ] && [ -f "$KPATCH_DIR/tools.path" ]; then
 	tree=$(cat "$KPATCH_DIR/tools.path")
-	if tools_ready "$tree"; then
+	if tools_ready "$tree" && [ "$(cat "$tree/.lpguard-built")" = "$(built_as "$version" "kpatch_${version%-*}.orig.tar.gz" "$pin_sha")" ]; then
 		echo "kpatch-tools: using $(cat "$tree/.lpguard-built")" >&2
 		echo "$tree/kpatch-build/kpatch-build"
 		exit 0
@@ -48,48 +64,34 @@ done
 [ -f /usr/include/libelf.h ] || [ -f /usr/include/elfutils/libelf.h ] || [ -f /usr/include/gelf.h ] ||
 	fail "libelf headers not found: create-diff-object needs them; run 'make deps' (package libelf-dev)"
 
-# apt with its own sources file, lists and cache: nothing outside $KPATCH_DIR changes.
-mkdir -p "$apt/lists/partial" "$apt/cache/archives/partial"
-cat > "$apt/lpguard-kpatch-sid-src.sources" <<'EOF'
-# kpatch source for lpguard's kpatch-build (scripts/kpatch/kpatch-tools.sh).
-# Used only through apt's -o Dir::Etc::sourcelist option, never from /etc/apt.
-Types: deb-src
-URIs: http://deb.debian.org/debian
-Suites: sid
-Components: main
-Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
-EOF
-aptopts=(-o "Dir::Etc::sourcelist=$apt/lpguard-kpatch-sid-src.sources" -o Dir::Etc::sourceparts=-
-	 -o "Dir::State::Lists=$apt/lists" -o "Dir::Cache=$apt/cache" -o APT::Sandbox::User=root)
+da_tool=kpatch-tools da_pin_where="KPATCH_PIN in scripts/kpatch/kpatch-tools.sh"
+[ "$suite" != sid ] || da_also=", or unset KPATCH_SID to use the pinned kpatch"
+. "$top/scripts/lib/debian-archive.sh"
+da_setup "$apt" "$suite" deb-src
 
-echo "kpatch-tools: reading Debian sid's Sources index" >&2
-apt-get "${aptopts[@]}" -qq update >"$log" 2>&1 ||
-	{ cat "$log" >&2; fail "apt-get update of the sid Sources index failed (see above): check access to deb.debian.org"; }
-
-# 'URI' name size SHA256:hash, as given by the signed Sources index.
-uris=$(apt-get "${aptopts[@]}" -qq source --print-uris kpatch 2>>"$log") ||
-	fail "Debian sid has no kpatch source package: see $log"
-line=$(grep -E "^'[^']+' kpatch_[^ ]+\.orig\.tar\.[a-z0-9]+ [0-9]+ SHA256:[0-9a-f]{64}$" <<< "$uris" | head -n1) ||
-	fail "no upstream tarball with a SHA256 in sid's kpatch source entry: $uris"
-read -r _ orig size sha <<< "$line"
-sha=${sha#SHA256:}
-version=${orig#kpatch_}
-version=${version%.orig.tar.*}
-
-verify() { [ -f "$src/$orig" ] && echo "$sha  $src/$orig" | sha256sum -c --status; }
-
-if ! verify; then
-	rm -f "$src/$orig"
-	echo "kpatch-tools: downloading $orig ($size bytes)" >&2
-	# apt checks each file's hash; the missing .dsc/.debian.tar make it exit non-zero,
-	# so success is judged by the tarball's own check below.
-	(cd "$src" && apt-get "${aptopts[@]}" source --download-only kpatch) >>"$log" 2>&1 || true
-	verify || fail "$orig is missing or its SHA256 is not $sha (the value in sid's signed Sources index): see $log"
+orig=kpatch_${version%-*}.orig.tar.gz
+if [ -n "$pin_sha" ] && [ -f "$src/$orig" ] && echo "$pin_sha  $src/$orig" | sha256sum -c --status; then
+	sha=$pin_sha
+	echo "kpatch-tools: $orig: SHA256 $sha, the pinned value (downloaded before; no network needed)" >&2
+else
+	da_update
+	if [ -z "$version" ]; then
+		version=$(da_newest_source kpatch)
+		[ -n "$version" ] || da_fail "Debian $suite has no package kpatch (at $da_mirror): unset KPATCH_SID to use the pinned $KPATCH_PIN"
+	fi
+	da_lookup_source kpatch "$version" 'kpatch_[^ ]+\.orig\.tar\.[a-z0-9]+'
+	orig=$da_file sha=$da_sha
+	[ -z "$pin_sha" ] || da_check_pin "$pin_sha"
+	da_fetch "$src/$orig" "${pin_sha:-$sha}"
+	if [ -n "$pin_sha" ]; then
+		echo "kpatch-tools: $orig: SHA256 $sha, as the signed Debian $suite index and the pin give it" >&2
+	else
+		echo "kpatch-tools: $orig: SHA256 $sha, as the signed Debian $suite index gives it (not pinned)" >&2
+	fi
 fi
-echo "kpatch-tools: $orig: SHA256 $sha matches sid's Sources index" >&2
 
 tree=$src/kpatch-$version
-if ! tools_ready "$tree"; then
+if ! tools_ready "$tree" || [ "$(cat "$tree/.lpguard-built")" != "$(built_as "$version" "$orig" "$sha")" ]; then
 	rm -rf "$tree" "$tree.tmp"
 	mkdir "$tree.tmp"
 	tar -C "$tree.tmp" --strip-components=1 -xf "$src/$orig"
@@ -100,7 +102,7 @@ if ! tools_ready "$tree"; then
 	# script are not needed to make livepatches.
 	make -C "$tree/kpatch-build" -j"${JOBS:-2}" >>"$log" 2>&1 ||
 		{ tail -n 30 "$log" >&2; fail "building kpatch-build's tools failed: see $log"; }
-	echo "kpatch $version ($orig, SHA256 $sha)" > "$tree/.lpguard-built"
+	built_as "$version" "$orig" "$sha" > "$tree/.lpguard-built"
 fi
 tools_ready "$tree" || fail "kpatch-build tools missing in $tree after the build: see $log"
 echo "$tree" > "$KPATCH_DIR/tools.path"

@@ -60,6 +60,8 @@ def probe_accel(kernel, initrd, cache):
     if os.access("/dev/kvm", os.R_OK | os.W_OK):
         with tempfile.TemporaryDirectory() as d:
             log = os.path.join(d, "console.log")
+            # QEMU creates the file only once it is running; read an empty one until then.
+            open(log, "w").close()
             p = subprocess.Popen(
                 ["qemu-system-x86_64", "-accel", "kvm", "-m", "256M", "-kernel", kernel, "-initrd", initrd,
                  "-append", "console=ttyS0 panic=-1", "-display", "none", "-monitor", "none",
