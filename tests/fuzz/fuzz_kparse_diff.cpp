@@ -40,7 +40,7 @@ struct Verdict {
 		if (!refused.empty())
 			return "refused (" + refused + ")";
 		return std::string(livepatch ? "livepatch" : "ordinary") + " name=\"" + name +
-		       "\" payload=" + std::to_string(payload);
+			"\" payload=" + std::to_string(payload);
 	}
 	bool operator==(const Verdict &o) const
 	{
@@ -53,15 +53,16 @@ struct Verdict {
 [[noreturn]] void disagree(const char *what, const std::string &kernel, const std::string &loader)
 {
 	std::fprintf(stderr, "lpguard parser disagreement on the %s\n  kernel (kmod/parse.c): %s\n"
-			     "  loader (parse_module_view): %s\n", what, kernel.c_str(), loader.c_str());
+			     "  loader (parse_module_view): %s\n",
+		     what, kernel.c_str(), loader.c_str());
 	std::abort();
 }
 
 bool ends_with_marker(std::span<const uint8_t> d)
 {
 	return d.size() >= lpguard::kModuleSigMagicLen &&
-	       !std::memcmp(d.data() + d.size() - lpguard::kModuleSigMagicLen, lpguard::kModuleSigMagic,
-			    lpguard::kModuleSigMagicLen);
+		!std::memcmp(d.data() + d.size() - lpguard::kModuleSigMagicLen, lpguard::kModuleSigMagic,
+			     lpguard::kModuleSigMagicLen);
 }
 
 // The signer identifier of a blob the loader accepted, in kparse::signer_id
@@ -140,11 +141,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		lerr = e.why();
 	}
 	auto ktrailer = kret ? "malformed (" + std::string(why) + ")"
-		: !kt.sig ? std::string("none")
-		: "payload=" + std::to_string(kt.payload_len) + " sig=" + std::to_string(kt.sig_len);
+		: !kt.sig    ? std::string("none")
+			     : "payload=" + std::to_string(kt.payload_len) + " sig=" + std::to_string(kt.sig_len);
 	auto ltrailer = !lerr.empty() ? "malformed (" + lerr + ")"
-		: !lt ? std::string("none")
-		: "payload=" + std::to_string(lt->payload_size) + " sig=" + std::to_string(lt->sig_len);
+		: !lt		      ? std::string("none")
+				      : "payload=" + std::to_string(lt->payload_size) + " sig=" + std::to_string(lt->sig_len);
 	if (bool(kret) != !lerr.empty() || (!kret && bool(kt.sig) != lt.has_value()) ||
 	    (lt && kt.sig && (kt.payload_len != lt->payload_size || kt.sig_len != lt->sig_len)))
 		disagree("signature trailer", ktrailer, ltrailer);

@@ -17,8 +17,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		__builtin_trap();
 	if (img.sig && (img.sig != data + img.payload_len || img.payload_len + img.sig_len > size))
 		__builtin_trap();
-	if (img.strtab && (img.strtab < data || img.strtab_len > size ||
-			   std::size_t(img.strtab - data) > img.payload_len - img.strtab_len))
+	if (img.strtab && (img.strtab < data || img.strtab_len > size || std::size_t(img.strtab - data) > img.payload_len - img.strtab_len))
 		__builtin_trap();
 	return 0;
 }

@@ -19,7 +19,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (int i = 0; i < n; i++) {
 		if (s[i].by_skid ? !s[i].skid_len || !inside(s[i].skid, s[i].skid_len)
 				 : !s[i].serial_len || !inside(s[i].issuer, s[i].issuer_len) ||
-					   !inside(s[i].serial, s[i].serial_len))
+				    !inside(s[i].serial, s[i].serial_len))
 			__builtin_trap();
 	}
 	return 0;

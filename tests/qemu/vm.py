@@ -69,7 +69,7 @@ def probe_accel(kernel, initrd, cache):
                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             deadline = time.time() + 15
             while time.time() < deadline and p.poll() is None:
-                if os.path.exists(log) and "guest-init: ready" in open(log, errors="replace").read():
+                if "guest-init: ready" in open(log, errors="replace").read():
                     accel = "kvm"
                     break
                 time.sleep(0.5)

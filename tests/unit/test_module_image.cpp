@@ -109,19 +109,28 @@ TEST_CASE("section defects are refused", "[module]")
 		put32(b, e.shdr(1), 100000);
 		CHECK_THAT(parse_error(b), ContainsSubstring("name offset"));
 	}
-	SECTION("SHT_NULL sections have no contents to bound, as for the kernel") {
-		auto b = e.bytes; put32(b, e.shdr(1) + 4, 0); put64(b, e.shdr(1) + 32, b.size());
+	SECTION("SHT_NULL sections have no contents to bound, as for the kernel")
+	{
+		auto b = e.bytes;
+		put32(b, e.shdr(1) + 4, 0);
+		put64(b, e.shdr(1) + 32, b.size());
 		CHECK(ModuleImage::from_bytes(b).name == "lp_test");
 	}
-	SECTION("but .modinfo is bounded whatever its type") {
-		auto b = e.bytes; put32(b, e.shdr(2) + 4, 0); put64(b, e.shdr(2) + 32, b.size());
+	SECTION("but .modinfo is bounded whatever its type")
+	{
+		auto b = e.bytes;
+		put32(b, e.shdr(2) + 4, 0);
+		put64(b, e.shdr(2) + 32, b.size());
 		CHECK_THAT(parse_error(b), ContainsSubstring(".modinfo lies outside"));
 	}
-	SECTION("section 0's name is looked up too") {
-		auto b = e.bytes; put32(b, e.shdr(0), 100000);
+	SECTION("section 0's name is looked up too")
+	{
+		auto b = e.bytes;
+		put32(b, e.shdr(0), 100000);
 		CHECK_THAT(parse_error(b), ContainsSubstring("section 0 name offset"));
 	}
-	SECTION("a name table that does not end with NUL, though every name does") {
+	SECTION("a name table that does not end with NUL, though every name does")
+	{
 		auto b = e.bytes;
 		std::size_t h = e.shdr(4);
 		uint64_t off = 0, size = 0;
@@ -164,9 +173,9 @@ TEST_CASE(".modinfo defects are refused", "[module]")
 	CHECK_THAT(parse_error(mk(modinfo_bytes({"name=" + std::string(56, 'm')}), this_module_bytes(std::string(55, 'm')))),
 		   ContainsSubstring("longer than the 55"));
 	CHECK(ModuleImage::from_bytes(mk(modinfo_bytes({"name=" + std::string(55, 'm')}),
-					 this_module_bytes(std::string(55, 'm')))).name == std::string(55, 'm'));
-	auto two = build_elf({{".modinfo", 1, modinfo_bytes({"a=b"})}, {".modinfo", 1, modinfo_bytes({"c=d"})},
-			      {".gnu.linkonce.this_module", 1, this_module_bytes("m")}}).bytes;
+					 this_module_bytes(std::string(55, 'm'))))
+		      .name == std::string(55, 'm'));
+	auto two = build_elf({{".modinfo", 1, modinfo_bytes({"a=b"})}, {".modinfo", 1, modinfo_bytes({"c=d"})}, {".gnu.linkonce.this_module", 1, this_module_bytes("m")}}).bytes;
 	CHECK_THAT(parse_error(two), ContainsSubstring("two .modinfo"));
 	auto nobits = build_elf({{".modinfo", 8, modinfo_bytes({"a=b"})}}).bytes;
 	CHECK_THAT(parse_error(nobits), ContainsSubstring("SHT_NOBITS"));
@@ -178,24 +187,29 @@ TEST_CASE(".modinfo is read as the kernel reads it", "[module]")
 {
 	auto mk = [](std::vector<std::string> info, const std::string &name = "m") {
 		return ModuleImage::from_bytes(build_elf({{".modinfo", 1, modinfo_bytes(info)},
-							  {".gnu.linkonce.this_module", 1, this_module_bytes(name)}}).bytes);
+							  {".gnu.linkonce.this_module", 1, this_module_bytes(name)}})
+						       .bytes);
 	};
-	SECTION("entries that are not key=value match no tag and are skipped") {
+	SECTION("entries that are not key=value match no tag and are skipped")
+	{
 		auto m = mk({"license", "=x", "livepatch", "name=m"});
 		CHECK_FALSE(m.is_livepatch());
 		REQUIRE(m.modinfo.size() == 1);
 		CHECK(m.modinfo[0].first == "name");
 	}
-	SECTION("the first of a repeated tag counts") {
+	SECTION("the first of a repeated tag counts")
+	{
 		auto m = mk({"vermagic=a", "vermagic=b", "livepatch=Y", "livepatch=N", "name=m", "name=other"});
 		CHECK(m.vermagic == "a");
 		CHECK(m.livepatch == "Y");
 		CHECK(m.name == "m");
 		CHECK_THAT(parse_error(build_elf({{".modinfo", 1, modinfo_bytes({"name=other", "name=m"})},
-						  {".gnu.linkonce.this_module", 1, this_module_bytes("m")}}).bytes),
+						  {".gnu.linkonce.this_module", 1, this_module_bytes("m")}})
+					       .bytes),
 			   ContainsSubstring("differs from name=\"other\""));
 	}
-	SECTION("an empty name= is not compared with struct module, nor is a later one") {
+	SECTION("an empty name= is not compared with struct module, nor is a later one")
+	{
 		CHECK(mk({"name=", "name=other"}).name == "m");
 	}
 }

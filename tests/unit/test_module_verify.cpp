@@ -89,7 +89,7 @@ VerifyResult verify_with(const std::vector<uint8_t> &bytes, std::initializer_lis
 struct Der {
 	uint8_t tag = 0;
 	std::vector<uint8_t> body; // primitive contents
-	std::vector<Der> kids;     // constructed contents
+	std::vector<Der> kids;	   // constructed contents
 
 	static Der parse(const uint8_t *&p, const uint8_t *end)
 	{
@@ -171,17 +171,20 @@ TEST_CASE("signatures that are not the DER lpguard reads are refused", "[verify]
 	REQUIRE(Der::parse(blob).encode() == blob);
 	REQUIRE(parse_pkcs7_signer(blob).serial_hex == Certificate::from_file(k.crt).serial_hex());
 
-	SECTION("SignerInfos SET without its constructed bit") {
+	SECTION("SignerInfos SET without its constructed bit")
+	{
 		auto d = Der::parse(blob);
 		REQUIRE(d.signer_infos().tag == 0x31);
 		d.signer_infos().tag = 0x11;
 		CHECK_THAT(parse_error(join_signed(payload, d.encode())), ContainsSubstring("not DER"));
 	}
-	SECTION("indefinite length") {
+	SECTION("indefinite length")
+	{
 		auto m = join_signed(payload, Der::parse(blob).encode(true));
 		CHECK_THAT(parse_error(m), ContainsSubstring("not DER"));
 	}
-	SECTION("a length of four bytes") {
+	SECTION("a length of four bytes")
+	{
 		auto d = Der::parse(blob).encode();
 		std::vector<uint8_t> four{0x30, 0x84, 0, 0, uint8_t((d.size() - 4) >> 8), uint8_t(d.size() - 4)};
 		four.insert(four.end(), d.begin() + 4, d.end());
