@@ -271,10 +271,20 @@ ModuleImage parse_module_view(std::span<const uint8_t> all)
 		malformed(".modinfo lies outside the file");
 	m.modinfo = parse_modinfo(payload.subspan(modinfo->offset, modinfo->size));
 	// The first entry of a tag counts, as with the kernel's get_modinfo().
-	bool have_vermagic = false;
+	bool have_vermagic = false, have_generation = false;
 	std::optional<std::string> info_name;
 	for (const auto &[k, v] : m.modinfo) {
-		if (k == "vermagic" && !have_vermagic) {
+		if (k == "lpguard.generation") {
+			// As lpguard parses it: one tag, decimal, no sign, no leading zero, at most 2^32-1.
+			if (have_generation)
+				malformed(".modinfo has more than one lpguard.generation= tag");
+			have_generation = true;
+			bool digits = !v.empty() && v.size() <= 10 && !(v[0] == '0' && v.size() > 1) &&
+				v.find_first_not_of("0123456789") == std::string::npos;
+			if (!digits || std::stoull(v) > UINT32_MAX)
+				malformed(".modinfo lpguard.generation= is not a number 0..4294967295");
+			m.generation = uint32_t(std::stoull(v));
+		} else if (k == "vermagic" && !have_vermagic) {
 			m.vermagic = v;
 			have_vermagic = true;
 		} else if (k == "livepatch" && !m.livepatch) {

@@ -34,19 +34,21 @@ struct Verdict {
 	bool livepatch = false;
 	std::string name;
 	std::size_t payload = 0;
+	uint32_t generation = 0;
 
 	std::string str() const
 	{
 		if (!refused.empty())
 			return "refused (" + refused + ")";
 		return std::string(livepatch ? "livepatch" : "ordinary") + " name=\"" + name +
-			"\" payload=" + std::to_string(payload);
+			"\" payload=" + std::to_string(payload) + " generation=" + std::to_string(generation);
 	}
 	bool operator==(const Verdict &o) const
 	{
 		if (!refused.empty() || !o.refused.empty())
 			return !refused.empty() && !o.refused.empty();
-		return livepatch == o.livepatch && name == o.name && payload == o.payload;
+		return livepatch == o.livepatch && name == o.name && payload == o.payload &&
+			generation == o.generation;
 	}
 };
 
@@ -106,6 +108,7 @@ Verdict kernel_image(const uint8_t *data, std::size_t size)
 	v.refused = kparse::kernel_after_parse(data, img, v.name);
 	v.livepatch = img.livepatch;
 	v.payload = img.payload_len;
+	v.generation = img.generation;
 	return v;
 }
 
@@ -117,6 +120,7 @@ Verdict loader_image(std::span<const uint8_t> in)
 		v.livepatch = m.is_livepatch();
 		v.name = m.name;
 		v.payload = m.payload_size;
+		v.generation = m.generation;
 	} catch (const lpguard::Error &e) {
 		v.refused = e.why();
 	}

@@ -158,6 +158,24 @@ TEST_CASE("section defects are refused", "[module]")
 	}
 }
 
+TEST_CASE("lpguard.generation= is read as lpguard reads it", "[module]")
+{
+	auto gen = [](std::vector<std::string> tags) {
+		return build_elf({{".modinfo", 1, modinfo_bytes(std::move(tags))},
+				  {".gnu.linkonce.this_module", 1, this_module_bytes("m")}})
+			.bytes;
+	};
+	CHECK(ModuleImage::from_bytes(gen({"vermagic=x"})).generation == 0);
+	CHECK(ModuleImage::from_bytes(gen({"lpguard.generation=0"})).generation == 0);
+	CHECK(ModuleImage::from_bytes(gen({"lpguard.generation=7"})).generation == 7);
+	CHECK(ModuleImage::from_bytes(gen({"lpguard.generation=4294967295"})).generation == 4294967295u);
+	for (const char *bad : {"4294967296", "99999999999", "", "07", "+7", "-1", "7a", " 7"})
+		CHECK_THAT(parse_error(gen({std::string("lpguard.generation=") + bad})),
+			   ContainsSubstring("is not a number 0..4294967295"));
+	CHECK_THAT(parse_error(gen({"lpguard.generation=1", "lpguard.generation=1"})),
+		   ContainsSubstring("more than one lpguard.generation="));
+}
+
 TEST_CASE(".modinfo defects are refused", "[module]")
 {
 	auto mk = [](std::vector<uint8_t> info, std::vector<uint8_t> thism = this_module_bytes("m")) {

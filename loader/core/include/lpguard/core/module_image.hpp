@@ -36,6 +36,7 @@ struct ModuleImage {
 	std::string name;					  // module name (.gnu.linkonce.this_module; a non-empty modinfo name= must match)
 	std::string vermagic;					  // modinfo vermagic=
 	std::optional<std::string> livepatch;			  // modinfo livepatch= value, when present (any value counts)
+	uint32_t generation = 0;				  // modinfo lpguard.generation= (0 without the tag)
 	std::vector<std::pair<std::string, std::string>> modinfo; // all .modinfo key=value pairs, in order
 	std::optional<ModuleSignature> signature;
 
