@@ -7,6 +7,8 @@ import re
 import subprocess
 import time
 
+import pytest
+
 import conftest
 
 T = "/opt/lpguard-tests"
@@ -147,3 +149,13 @@ def ftrace_off_refused(vm):
     want = "Device or resource busy" if major < 7 else "Operation not supported"
     assert r.rc != 0 and want in r.err, r
     assert vm.run("cat /proc/sys/kernel/ftrace_enabled").out.strip() == "1"
+
+
+def refused_livepatch_load(vm, path, reason):
+    """Load the livepatch @path: EPERM and lpguard's refusal line with @reason and the image's hash."""
+    mark = vm.dmesg_mark()
+    r = load(vm, path)
+    assert r.rc == 1, r
+    log = vm.dmesg_since(mark)
+    assert re.search(r'lpguard: livepatch refused obj="[^"]+" signer="[^"]+" reason="%s" sha256=%s '
+                     % (re.escape(reason), sha256(vm, path)), log), log

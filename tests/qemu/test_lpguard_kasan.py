@@ -7,7 +7,7 @@ tests/modules/lpg_kzalloc.c does the same and then holds its failing init,
 while a loop reads /sys/kernel/security/lpguard/status: lpguard must not
 dereference the freed patch (KASAN reports any read of it).
 """
-from lpg import T, SFS, EPERM, expect_line, line_re, load, loaded
+from lpg import T, SFS, EPERM, expect_line, line_re, loaded
 
 EINVAL = 22
 R_NON_REPLACE = ("klp_patch.replace is false: only cumulative replace livepatches may be enabled; "
