@@ -175,7 +175,6 @@ u64 lpguard_measure_count(void);
 int lpguard_transition_init(void);
 void lpguard_transition_exit(void);
 void lpguard_active_name(char *out);
-bool lpguard_in_transition(void);
 
 /* klp_enable.c: the replace-only rule at klp_enable_patch */
 int lpguard_replace_init(void);

@@ -48,11 +48,6 @@ void lpguard_active_name(char *out)
 	spin_unlock_irqrestore(&active_lock, flags);
 }
 
-bool lpguard_in_transition(void)
-{
-	return READ_ONCE(cur.patch);
-}
-
 static void set_active(const char *name)
 {
 	unsigned long flags;
