@@ -66,14 +66,6 @@ static void report_enable(struct klp_patch *patch, enum enable_reason why)
 	lpguard_report(&d);
 }
 
-static void measure_enable(enum lpguard_event e, struct klp_patch *patch,
-			   struct lpguard_measurement *m)
-{
-	m->event = e;
-	lpguard_active_name(m->active);
-	lpguard_measure(m);
-}
-
 /*
  * A patch that passed the rules above: its generation must not roll
  * back, and its enabling is measured. Raises the generation mark.
@@ -89,7 +81,8 @@ static bool generation_allowed(struct klp_patch *patch)
 	if (lpguard_generation_enable(m.generation, m.sha256, &mark) !=
 	    LPG_GEN_OK)
 		return false;
-	measure_enable(LPG_EV_ENABLE, patch, &m);
+	m.event = LPG_EV_ENABLE;
+	lpguard_measure(&m);
 	return true;
 }
 
@@ -122,7 +115,8 @@ static void report_generation(struct klp_patch *patch)
 		} else {
 			lpguard_generation_reason(v, m.generation, mark,
 						  reason);
-			measure_enable(LPG_EV_GENERATION_REFUSED, patch, &m);
+			m.event = LPG_EV_GENERATION_REFUSED;
+			lpguard_measure(&m);
 		}
 	}
 	lpguard_report(&d);

@@ -83,7 +83,8 @@ static void measure_work(struct work_struct *work)
 }
 
 /*
- * Queue @m (its seq is assigned here). Safe in atomic context. Returns
+ * Queue @m; its seq and the active patch after the change are filled in
+ * here, in decision order. Safe in atomic context. Returns
  * -ENOSPC, and marks measurement as lost, when the queue is full.
  */
 int lpguard_measure(struct lpguard_measurement *m)
@@ -91,6 +92,7 @@ int lpguard_measure(struct lpguard_measurement *m)
 	unsigned long flags;
 	int ret = 0;
 
+	lpguard_active_name(m->active);
 	spin_lock_irqsave(&pending_lock, flags);
 	if (pending_count == PENDING) {
 		lost = true;

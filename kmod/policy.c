@@ -296,7 +296,6 @@ static void measure_load(enum lpguard_event e, const struct lpguard_image *img,
 	if (signer)
 		m.keyid_len = lpguard_key_skid(signer, m.keyid,
 					       sizeof(m.keyid));
-	lpguard_active_name(m.active);
 	lpguard_measure(&m);
 }
 

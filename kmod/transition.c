@@ -57,14 +57,13 @@ static void set_active(const char *name)
 	spin_unlock_irqrestore(&active_lock, flags);
 }
 
-/* Measure @e for the livepatch module @name, with the active patch after it. */
+/* Measure @e for the livepatch module @name (after set_active()). */
 static void record(enum lpguard_event e, const char *name)
 {
 	struct lpguard_measurement m = { .event = e };
 
 	if (!lpguard_livepatch_facts(name, &m))
 		strscpy(m.name, name, sizeof(m.name));
-	lpguard_active_name(m.active);
 	lpguard_measure(&m);
 }
 
