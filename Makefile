@@ -117,7 +117,7 @@ $(KSRC)/Makefile:
 # kernel-kpatch and image-kernel have it.
 kernel: $(KSRC)/Makefile test-keys
 	KSRC=$(KSRC) KOUT=$(KOUT) FRAGMENTS="$(FRAGMENTS)" LPGUARD_BUILTIN=y LPGUARD_READINESS=skip \
-		LPGUARD_CERTS=$(TEST_KEYS)/livepatch.der,$(TEST_KEYS_ECDSA)/livepatch.der $(TOP)/scripts/build-kernel.sh
+		LPGUARD_LOCK_ACTIVE=n LPGUARD_CERTS=$(TEST_KEYS)/livepatch.der,$(TEST_KEYS_ECDSA)/livepatch.der $(TOP)/scripts/build-kernel.sh
 
 kernel-mod: $(KSRC)/Makefile test-keys
 	KSRC=$(KSRC) KOUT=$(KOUT_MOD) FRAGMENTS="$(FRAGMENTS) $(TOP)/kconfig/qemu-loadable.config" LPGUARD_BUILTIN=n LPGUARD_READINESS=skip \
@@ -156,7 +156,7 @@ test-loadable: payload-mod build $(TEST_SSH)/id_ed25519
 KOUT_KASAN ?= $(BUILD)/kernel-$(KVER)-kasan
 kernel-kasan: $(KSRC)/Makefile test-keys
 	KSRC=$(KSRC) KOUT=$(KOUT_KASAN) FRAGMENTS="$(FRAGMENTS) $(TOP)/kconfig/kasan.config" LPGUARD_BUILTIN=y LPGUARD_READINESS=skip \
-		LPGUARD_CERTS=$(TEST_KEYS)/livepatch.der,$(TEST_KEYS_ECDSA)/livepatch.der $(TOP)/scripts/build-kernel.sh
+		LPGUARD_LOCK_ACTIVE=n LPGUARD_CERTS=$(TEST_KEYS)/livepatch.der,$(TEST_KEYS_ECDSA)/livepatch.der $(TOP)/scripts/build-kernel.sh
 
 test-kasan: kernel-kasan build $(TEST_SSH)/id_ed25519
 	$(TOP)/scripts/mkpayload.sh $(KOUT_KASAN) $(TEST)/$(KVER)-kasan/payload $(TEST_KEYS) $(TEST_KEYS_OTHER)

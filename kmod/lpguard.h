@@ -69,7 +69,7 @@ unsigned int lpguard_key_skid(const struct key *key, u8 *out,
 			      unsigned int max);
 
 /* policy.c: decisions, counters and the audit ring */
-enum lpguard_what { LPG_LIVEPATCH, LPG_MODULE, LPG_ENABLE };
+enum lpguard_what { LPG_LIVEPATCH, LPG_MODULE, LPG_ENABLE, LPG_DISABLE };
 
 struct lpguard_decision {
 	enum lpguard_what what;
@@ -179,6 +179,17 @@ void lpguard_active_name(char *out);
 /* klp_enable.c: the replace-only rule at klp_enable_patch */
 int lpguard_replace_init(void);
 void lpguard_replace_exit(void);
+
+/* lock.c: the lock on disabling the active livepatch (built in only) */
+#ifdef LPGUARD_LOADABLE
+static inline const char *lpguard_lock_state(void)
+{
+	return "unavailable";
+}
+#else
+int lpguard_lock_init(void);
+const char *lpguard_lock_state(void);
+#endif
 
 /* securityfs.c: status, log and certificates files */
 int lpguard_securityfs_init(void);

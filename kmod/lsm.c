@@ -128,6 +128,12 @@ static int __init lpguard_setup(void)
 		       ret);
 		livepatches_ok = false;
 	}
+	ret = lpguard_lock_init();
+	if (ret) {
+		pr_err("the lock on disabling the active livepatch is configured but cannot hold (%d): every livepatch will be refused\n",
+		       ret);
+		livepatches_ok = false;
+	}
 	lpguard_securityfs_init();
 	lpguard_set_ready(modules_ok, livepatches_ok);
 	pr_notice("enforcing (form=builtin keys=%u)\n",

@@ -18,6 +18,7 @@ enum lpguard_event {
 	LPG_EV_REPLACED,	/* a patch replaced by a cumulative one */
 	LPG_EV_DISABLED,	/* the active patch disabled */
 	LPG_EV_GENERATION_REFUSED, /* a lower generation refused */
+	LPG_EV_DISABLE_REFUSED,	/* disabling the locked active patch refused */
 	LPG_EV_COUNT,
 };
 

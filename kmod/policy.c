@@ -70,6 +70,7 @@ static const char *const what_name[] = {
 	[LPG_LIVEPATCH] = "livepatch",
 	[LPG_MODULE] = "module",
 	[LPG_ENABLE] = "klp_enable_patch",
+	[LPG_DISABLE] = "disable",
 };
 
 const char *lpguard_what_name(enum lpguard_what what)

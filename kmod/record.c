@@ -25,6 +25,7 @@ static const char *const event_names[LPG_EV_COUNT] = {
 	[LPG_EV_REPLACED] = "replaced",
 	[LPG_EV_DISABLED] = "disabled",
 	[LPG_EV_GENERATION_REFUSED] = "generation-refused",
+	[LPG_EV_DISABLE_REFUSED] = "disable-refused",
 };
 
 const char *lpguard_event_name(enum lpguard_event e)

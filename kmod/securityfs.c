@@ -65,6 +65,7 @@ static int status_show(struct seq_file *m, void *v)
 		seq_printf(m, "generation: %u\n", mark);
 	else
 		seq_puts(m, "generation: none\n");
+	seq_printf(m, "lock: %s\n", lpguard_lock_state());
 	seq_printf(m, "measured: %llu%s\n", lpguard_measure_count(),
 		   lpguard_measure_lost() ? " (a record was lost: livepatches are refused)" : "");
 	n = lpguard_active_names(names, MAX_ACTIVE);

@@ -4,8 +4,12 @@
 #
 #   KSRC=<source tree> KOUT=<build dir> FRAGMENTS="<fragment> ..." \
 #   [BASECONFIG=tinyconfig|defconfig|/path/to/.config] [LPGUARD_CERTS=a.der[,b.pem]] [LPGUARD_BUILTIN=y|n] \
-#   [LPGUARD_READINESS=check|skip] [LPGUARD_ALLOW_UNPATCHABLE=1] [CONFIGURE_ONLY=1] \
+#   [LPGUARD_READINESS=check|skip] [LPGUARD_ALLOW_UNPATCHABLE=1] [LPGUARD_LOCK_ACTIVE=y|n] [CONFIGURE_ONLY=1] \
 #   scripts/build-kernel.sh
+#
+# LPGUARD_LOCK_ACTIVE (built-in form, default y): CONFIG_SECURITY_LPGUARD_LOCK_ACTIVE,
+# disabling the active livepatch refused (docs/lpguard.md). The QEMU test
+# kernels build it off and turn it on per VM with lpguard.lock_active=1.
 #
 # LPGUARD_CERTS go both into lpguard's .livepatch keyring and into the kernel's
 # builtin trusted keys: they are added to the base configuration's own
@@ -25,9 +29,14 @@ top=$(dirname "$here")
 : "${KSRC:?}" "${KOUT:?}" "${FRAGMENTS:?}"
 BASECONFIG=${BASECONFIG:-tinyconfig}
 LPGUARD_BUILTIN=${LPGUARD_BUILTIN:-y}
+LPGUARD_LOCK_ACTIVE=${LPGUARD_LOCK_ACTIVE:-y}
 LPGUARD_CERTS=${LPGUARD_CERTS:-}
 LPGUARD_READINESS=${LPGUARD_READINESS:-check}
 CONFIGURE_ONLY=${CONFIGURE_ONLY:-0}
+case $LPGUARD_LOCK_ACTIVE in
+y | n) ;;
+*) echo "build-kernel: LPGUARD_LOCK_ACTIVE=$LPGUARD_LOCK_ACTIVE: use y (the default) or n" >&2; exit 1 ;;
+esac
 case $LPGUARD_READINESS in
 check | skip) ;;
 *) echo "build-kernel: LPGUARD_READINESS=$LPGUARD_READINESS: use check (the default) or skip" >&2; exit 1 ;;
@@ -69,6 +78,11 @@ if [ -n "$LPGUARD_CERTS" ]; then
 fi
 if [ "$LPGUARD_BUILTIN" = y ]; then
 	echo "CONFIG_SECURITY_LPGUARD=y" >> "$gen.new"
+	if [ "$LPGUARD_LOCK_ACTIVE" = y ]; then
+		echo "CONFIG_SECURITY_LPGUARD_LOCK_ACTIVE=y" >> "$gen.new"
+	else
+		echo "# CONFIG_SECURITY_LPGUARD_LOCK_ACTIVE is not set" >> "$gen.new"
+	fi
 else
 	echo "# CONFIG_SECURITY_LPGUARD is not set" >> "$gen.new"
 fi

@@ -295,8 +295,8 @@ DisableReport disable_patches(const LivepatchSysfs &sys, ModuleLoader &loader, c
 		try {
 			sys.set_enabled(name, false);
 		} catch (const Error &e) {
-			r.result = "failed";
-			r.kind = Kind::system;
+			r.result = e.kind() == Kind::refused ? "refused" : "failed";
+			r.kind = e.kind();
 			r.message = e.what();
 			return r;
 		}

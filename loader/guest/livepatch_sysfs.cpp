@@ -7,6 +7,9 @@
 #include <sstream>
 #include <system_error>
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include "lpguard/core/error.hpp"
 
 namespace fs = std::filesystem;
@@ -124,19 +127,24 @@ void LivepatchSysfs::set_enabled(const std::string &name, bool enabled) const
 	if (!fs::exists(file, ec))
 		throw Error("cannot " + std::string(enabled ? "enable" : "disable") + " livepatch " + name,
 			    file.string() + " does not exist (the patch is gone)", "run 'lp-load list'", Kind::system);
-	std::FILE *f = std::fopen(file.c_str(), "r+");
-	if (!f)
+	// One write(2), so its errno is the kernel's answer to this write.
+	int fd = ::open(file.c_str(), O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
 		throw Error("cannot write " + file.string(), std::strerror(errno), "run lp-load as root", Kind::system);
 	const char *val = enabled ? "1\n" : "0\n";
-	bool ok = std::fputs(val, f) >= 0;
-	int err = errno;
-	ok = (std::fclose(f) == 0) && ok;
-	if (!ok) {
-		if (!err)
-			err = errno;
-		throw Error("cannot write " + file.string(), std::strerror(err),
-			    "check 'lp-load status' and dmesg", Kind::system);
-	}
+	ssize_t n = ::write(fd, val, 2);
+	int err = n < 0 ? errno : (n == 2 ? 0 : EIO);
+	::close(fd);
+	if (!err)
+		return;
+	if (err == EPERM && !enabled)
+		throw Error("cannot disable livepatch " + name,
+			    "lpguard locks the active livepatch ('lock: on' in 'lp-load status')",
+			    "to go back, apply a newer cumulative patch, for example one that restores the original "
+			    "functions",
+			    Kind::refused);
+	throw Error("cannot write " + file.string(), std::strerror(err), "check 'lp-load status' and dmesg",
+		    Kind::system);
 }
 
 std::optional<ModuleState> LivepatchSysfs::module(const std::string &name) const

@@ -13,6 +13,7 @@ import conftest
 
 T = "/opt/lpguard-tests"
 SFS = "/sys/kernel/security/lpguard"
+IMA = "/sys/kernel/security/ima"
 CERT = os.path.join(conftest.BUILD, "test", "keys", "livepatch.der")
 # The built-in test kernel embeds both, in this order (Makefile, `kernel`).
 CERT_ECDSA = os.path.join(conftest.BUILD, "test", "keys-ecdsa", "livepatch.der")
@@ -159,3 +160,18 @@ def refused_livepatch_load(vm, path, reason):
     log = vm.dmesg_since(mark)
     assert re.search(r'lpguard: livepatch refused obj="[^"]+" signer="[^"]+" reason="%s" sha256=%s '
                      % (re.escape(reason), sha256(vm, path)), log), log
+
+
+def ima_records(vm):
+    """lpguard's IMA records, in order: [(event name, {field: value})]."""
+    vm.run(f"cat {SFS}/status >/dev/null", check=True)   # flushes lpguard's queue
+    out = vm.run(f"cat {IMA}/ascii_runtime_measurements_sha256", check=True).out
+    recs = []
+    for line in out.splitlines():
+        f = line.split()
+        if len(f) >= 6 and f[2] == "ima-buf" and f[4].startswith("lpguard-"):
+            text = bytes.fromhex(f[5]).decode()
+            assert text.startswith("lpguard/1 "), text
+            fields = dict(re.findall(r'(\w+)=("[^"]*"|\S+)', text))
+            recs.append((f[4], {k: v.strip('"') for k, v in fields.items()}))
+    return recs

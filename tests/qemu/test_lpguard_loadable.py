@@ -25,6 +25,7 @@ def test_lpguard_module_is_loaded_first_and_enforcing(vm_loadable):
     assert "lpguard: enforcing (form=module keys=1); this module cannot be unloaded" in console
     st = status(vm_loadable)
     assert re.search(r"^form: module$", st, re.M), st
+    assert re.search(r"^lock: unavailable$", st, re.M), st   # the lock needs klp_mutex (built in only)
     assert re.search(r"^enforcing: yes$", st, re.M), st
     assert vm_loadable.run("cat /sys/module/lpguard/initstate").out.strip() == "live"
 

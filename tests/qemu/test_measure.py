@@ -9,26 +9,11 @@ import hashlib
 import re
 import struct
 
-from lpg import T, SFS, load, refused_livepatch_load, sha256, wait_transition
+from lpg import T, SFS, IMA, load, refused_livepatch_load, sha256, wait_transition
+from lpg import ima_records as records
 
-IMA = "/sys/kernel/security/ima"
 R_LOWER = ("livepatch generation 1 is lower than 2, the highest enabled since boot: "
            "apply a patch of generation 2 or higher")
-
-
-def records(vm):
-    """lpguard's IMA records, in order: [(event name, {field: value})]."""
-    vm.run(f"cat {SFS}/status >/dev/null", check=True)   # flushes lpguard's queue
-    out = vm.run(f"cat {IMA}/ascii_runtime_measurements_sha256", check=True).out
-    recs = []
-    for line in out.splitlines():
-        f = line.split()
-        if len(f) >= 6 and f[2] == "ima-buf" and f[4].startswith("lpguard-"):
-            text = bytes.fromhex(f[5]).decode()
-            assert text.startswith("lpguard/1 "), text
-            fields = dict(re.findall(r'(\w+)=("[^"]*"|\S+)', text))
-            recs.append((f[4], {k: v.strip('"') for k, v in fields.items()}))
-    return recs
 
 
 def replay_pcr10(blob):

@@ -66,7 +66,7 @@ CleanupReport remove_leftovers(const LivepatchSysfs &sys, ModuleLoader &loader, 
 
 struct DisableReport {
 	std::vector<std::string> disabled; // patches turned off and removed
-	std::string result;		   // "disabled", "none", "reverted", "revert-failed", "cleanup-failed", "failed"
+	std::string result;		   // "disabled", "none", "refused", "reverted", "revert-failed", "cleanup-failed", "failed"
 	Kind kind = Kind::ok;
 	std::string message;
 	std::optional<double> transition_ms;
