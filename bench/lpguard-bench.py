@@ -31,8 +31,19 @@
    which hashes twice), the rest of lpguard's check is plain C, and the
    rest of the load is plain C but for the kernel's own signature hash.
    Under KVM the guest figures are used as they are.
+3. measurement cost of a livepatch load: `measure_ns:` in status (time
+   lpguard spent queueing records on the decision path, and measuring
+   them: encoding and ima_measure_critical_data(), which hashes the record
+   and extends PCR 10 of the guest's TPM) across N applies of a replace
+   patch (load, enable, patched, replaced: 4 records each, 3 for the first).
+   What a load waits for is the queueing: IMA runs in lpguard's work item,
+   off the load path (a `status` read waits for it). Queueing is plain C
+   and is scaled to the host like the fixed part above; target < 1 ms per
+   livepatch load. The IMA part is reported as measured in the guest: its
+   TPM command goes through QEMU's CRB emulation to swtpm, which does not
+   scale with the CPU.
 
-    bench/lpguard-bench.py [--loads N] [--json FILE]
+    bench/lpguard-bench.py [--loads N] [--big-loads N] [--applies N] [--json FILE]
 
 Needs `make test-artifacts` (kernel, payload, initramfs, ssh keys).
 """
@@ -109,10 +120,20 @@ def check_ns(vm, pattern, count):
     return vals[-count:]
 
 
+def measure_time(vm):
+    st = vm.run("cat /sys/kernel/security/lpguard/status", check=True).out   # reading it flushes the queue
+    m = re.search(r"^measure_ns: queue=(\d+) ima=(\d+)$", st, re.M)
+    n = re.search(r"^measured: (\d+)", st, re.M)
+    if not m or not n:
+        raise SystemExit(f"lpguard status has no measure_ns/measured line:\n{st}")
+    return int(m.group(1)), int(m.group(2)), int(n.group(1))
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--loads", type=int, default=40, help="ordinary module loads (<= 60, the log keeps 64)")
     ap.add_argument("--big-loads", type=int, default=5, help="loads of the 1 MB livepatch")
+    ap.add_argument("--applies", type=int, default=10, help="livepatch applies for the measurement cost")
     ap.add_argument("--json", help="also write the results here")
     args = ap.parse_args()
     big, loadbench, hashcal = build_host_side()
@@ -153,6 +174,16 @@ def main():
             guest_hash_cal = guest_cal
         plain_size = int(vm.run("wc -c < /opt/lpguard-tests/lpg_plain.build.ko", check=True).out)
 
+        # Measurement: alternate two replace patches; each apply replaces the other.
+        q0, i0, n0 = measure_time(vm)
+        for k in range(args.applies):
+            p = "lpg_replace_a" if k % 2 == 0 else "lpg_replace_b"
+            r = vm.run(f"lp-load apply /opt/lpguard-tests/{p}.lp.ko", timeout=120)
+            if r.rc != 0:
+                raise SystemExit(f"lp-load apply {p} failed: {r}")
+        q1, i1, n1 = measure_time(vm)
+        records = n1 - n0
+
     host_cal = int(subprocess.run([loadbench, "--calibrate"], capture_output=True, text=True, check=True).stdout)
 
     def host_hashcal(env):
@@ -191,6 +222,10 @@ def main():
         overhead, judged_ms = host_overhead["ni"], big_host_ni_ms
     else:
         overhead, judged_ms = guest_overhead, big_ms
+    queue_guest_ms = (q1 - q0) / args.applies / 1e6
+    ima_guest_ms = (i1 - i0) / args.applies / 1e6
+    queue_host_ms = to_host(queue_guest_ms, 0.0)
+    measure_judged_ms = queue_host_ms if accel == "tcg" else queue_guest_ms
     res = {
         "accel": accel,
         "guest_slowdown_vs_host": round(slowdown, 2),
@@ -210,6 +245,13 @@ def main():
         "host_sha256_1mib_ms": {"calibrated_path": round(host_hash_cal / 1e6, 3), "sha_ni": round(host_ni / 1e6, 3)},
         "livepatch_check_host_estimate_ms": round(big_host_ms, 3),
         "livepatch_check_host_sha_ni_estimate_ms": round(big_host_ni_ms, 3),
+        "measure_applies": args.applies,
+        "measure_records": records,
+        "measure_queue_per_load_guest_ms": round(queue_guest_ms, 4),
+        "measure_queue_per_load_host_estimate_ms": round(queue_host_ms, 4),
+        "measure_ima_per_load_guest_ms": round(ima_guest_ms, 4),
+        "measure_ima_per_record_guest_ms": round((i1 - i0) / max(records, 1) / 1e6, 4),
+        "measure_per_load_judged_ms": round(measure_judged_ms, 4),
     }
     print(f"accelerator: {accel}; plain C SHA-256 of 1 MiB: guest {guest_cal / 1e6:.1f} ms, host "
           f"{host_cal / 1e6:.1f} ms -> slowdown x{slowdown:.1f}")
@@ -225,12 +267,17 @@ def main():
           f"({small_size}-byte livepatch: {small_ms:.2f} ms); scaled to the host CPU: {fixed_host_ms:.2f} ms fixed + "
           f"{bytes_host_ms:.2f} ms hashing = {big_host_ms:.2f} ms ({driver}), {big_host_ni_ms:.2f} ms with SHA-NI "
           f"(target < 5 ms)")
+    print(f"measurement, {args.applies} livepatch applies ({records} records): on the load path (queueing) "
+          f"{queue_guest_ms * 1e3:.1f} us per load in the guest, {queue_host_ms * 1e3:.1f} us host estimate "
+          f"(target < 1 ms); off the load path, IMA (record hash, PCR 10 extend through the emulated TPM) "
+          f"{ima_guest_ms:.2f} ms per load, {(i1 - i0) / max(records, 1) / 1e6:.2f} ms per record, in the guest")
     print(f"judged on the {'host estimates with SHA-NI' if accel == 'tcg' else 'guest figures'}: "
-          f"ordinary load overhead {overhead:.2f} %, 1 MB livepatch check {judged_ms:.2f} ms")
+          f"ordinary load overhead {overhead:.2f} %, 1 MB livepatch check {judged_ms:.2f} ms, measuring "
+          f"{measure_judged_ms * 1e3:.1f} us per livepatch load")
     if args.json:
         with open(args.json, "w") as f:
             json.dump(res, f, indent=2)
-    ok = overhead < 2.0 and judged_ms < 5.0
+    ok = overhead < 2.0 and judged_ms < 5.0 and measure_judged_ms < 1.0
     print("PASS" if ok else "FAIL: above target")
     return 0 if ok else 1
 

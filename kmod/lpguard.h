@@ -170,6 +170,7 @@ void lpguard_measure_start(void);
 void lpguard_measure_flush(void);
 bool lpguard_measure_lost(void);
 u64 lpguard_measure_count(void);
+void lpguard_measure_time(u64 *queue, u64 *ima);
 
 /* transition.c: livepatch transitions observed */
 int lpguard_transition_init(void);

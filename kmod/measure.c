@@ -19,7 +19,9 @@
  */
 #define pr_fmt(fmt) "lpguard: " fmt
 
+#include <linux/atomic.h>
 #include <linux/ima.h>
+#include <linux/timekeeping.h>
 #include <linux/spinlock.h>
 #include <linux/string.h>
 #include <linux/workqueue.h>
@@ -34,6 +36,8 @@ static unsigned int pending_head, pending_count;
 static u64 next_seq;
 static bool started, lost;
 static DEFINE_SPINLOCK(pending_lock);
+/* Time spent since boot: queueing (on the decision path), measuring (IMA). */
+static atomic64_t queue_ns = ATOMIC64_INIT(0), ima_ns = ATOMIC64_INIT(0);
 
 static void measure_work(struct work_struct *work);
 static DECLARE_WORK(measure_w, measure_work);
@@ -68,6 +72,8 @@ static void measure_work(struct work_struct *work)
 		return;
 	}
 	while (take(&m)) {
+		u64 t0 = ktime_get_ns();
+
 		len = lpguard_encode_measurement(buf, LPGUARD_RECORD_MAX, &m);
 		if (len < 0)
 			continue;	/* cannot happen: every record fits */
@@ -78,6 +84,7 @@ static void measure_work(struct work_struct *work)
 		if (ret && ret != -ENOENT)
 			pr_warn("IMA did not measure record %llu (%d)\n",
 				m.seq, ret);
+		atomic64_add(ktime_get_ns() - t0, &ima_ns);
 	}
 	kfree(buf);
 }
@@ -89,6 +96,7 @@ static void measure_work(struct work_struct *work)
  */
 int lpguard_measure(struct lpguard_measurement *m)
 {
+	u64 t0 = ktime_get_ns();
 	unsigned long flags;
 	int ret = 0;
 
@@ -107,6 +115,7 @@ int lpguard_measure(struct lpguard_measurement *m)
 		pr_err("livepatch change not measured (queue full): every further livepatch will be refused; reboot\n");
 	else if (READ_ONCE(started))
 		schedule_work(&measure_w);
+	atomic64_add(ktime_get_ns() - t0, &queue_ns);
 	return ret;
 }
 
@@ -137,4 +146,11 @@ u64 lpguard_measure_count(void)
 	n = next_seq;
 	spin_unlock_irqrestore(&pending_lock, flags);
 	return n;
+}
+
+/* Nanoseconds spent since boot queueing records and measuring them. */
+void lpguard_measure_time(u64 *queue, u64 *ima)
+{
+	*queue = atomic64_read(&queue_ns);
+	*ima = atomic64_read(&ima_ns);
 }

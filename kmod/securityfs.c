@@ -49,6 +49,7 @@ static int status_show(struct seq_file *m, void *v)
 	char name[LPGUARD_ESCAPED_LEN(LPGUARD_NAME_LEN)];
 	unsigned int i, n;
 	s64 allowed, refused;
+	u64 queue_ns, ima_ns;
 	u32 mark;
 
 	/* Everything decided so far is in IMA once this file was read. */
@@ -68,6 +69,8 @@ static int status_show(struct seq_file *m, void *v)
 	seq_printf(m, "lock: %s\n", lpguard_lock_state());
 	seq_printf(m, "measured: %llu%s\n", lpguard_measure_count(),
 		   lpguard_measure_lost() ? " (a record was lost: livepatches are refused)" : "");
+	lpguard_measure_time(&queue_ns, &ima_ns);
+	seq_printf(m, "measure_ns: queue=%llu ima=%llu\n", queue_ns, ima_ns);
 	n = lpguard_active_names(names, MAX_ACTIVE);
 	seq_puts(m, "active:");
 	for (i = 0; i < n; i++) {
