@@ -13,9 +13,10 @@ void add_kit_options(CLI::App *cmd, KitCheckOptions &o)
 {
 	auto *kit = cmd->add_option("--kit", o.kit,
 				    "Patch kit of the target kernel (directory with patch-kit.json): refuse a patch "
-				    "built for another kernel or with another compiler");
+				    "built for another kernel or with another compiler")
+			    ->type_name("DIR");
 	cmd->add_flag("--allow-compiler-mismatch", o.allow_compiler_mismatch,
-		      "With --kit: warn instead of refusing a patch whose compiler is not the kernel's")
+		      "Warn instead of refusing a patch whose compiler is not the kit kernel's")
 		->needs(kit);
 }
 

@@ -25,8 +25,11 @@ std::string quoted(const std::string &s)
 std::string quoted_list(const std::vector<std::string> &items)
 {
 	std::string out;
-	for (std::size_t i = 0; i < items.size(); i++)
-		out += (i == 0 ? "" : i + 1 == items.size() ? " and " : ", ") + quoted(items[i]);
+	for (std::size_t i = 0; i < items.size(); i++) {
+		if (i > 0)
+			out += i + 1 == items.size() ? " and " : ", ";
+		out += quoted(items[i]);
+	}
 	return out;
 }
 

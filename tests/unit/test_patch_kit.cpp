@@ -69,7 +69,7 @@ TEST_CASE("a missing, malformed or incomplete patch kit is refused with one line
 	auto invalid = [&](const std::string &name, const std::string &text) {
 		auto err = load_error(write_patch_kit(base / name, text));
 		CHECK(err.kind() == Kind::input);
-		CHECK_THAT(err.what(), Catch::Matchers::StartsWith("invalid patch kit " + (base / name / "patch-kit.json").string() + ": "));
+		CHECK_THAT(std::string(err.what()), Catch::Matchers::StartsWith("invalid patch kit " + (base / name / "patch-kit.json").string() + ": "));
 		return std::string(err.what());
 	};
 	CHECK_THAT(invalid("truncated", "{\"schema\": \"lpguard-patch-kit/1\""), ContainsSubstring(": not a JSON object ("));
@@ -99,23 +99,21 @@ TEST_CASE("a patch must have the kit's vermagic and compiler", "[patch-kit]")
 				 "exact toolchain\"), or pass --allow-compiler-mismatch)";
 	const std::string why = "; kpatch-build requires the kernel's exact compiler, and code from another one may not "
 				"match the kernel it patches";
-	CHECK(refusal(patch({kDebianGcc}), kit) == "refusing lp.ko: it was compiled by \"" + std::string(kDebianGcc) +
-		      "\", the kernel of patch kit " + m + " by \"" + kUbuntuGcc + "\"" + why + todo);
+	CHECK(refusal(patch({kDebianGcc}), kit) == "refusing lp.ko: it was compiled by \"" + std::string(kDebianGcc) + "\", the kernel of patch kit " + m + " by \"" + kUbuntuGcc + "\"" + why + todo);
 	// Any entry other than the kit's counts, also beside the kit's.
 	CHECK_THAT(refusal(patch({kUbuntuGcc, kDebianGcc, "clang version 16.0.6"}), kit),
 		   ContainsSubstring("compiled by \"" + std::string(kUbuntuGcc) + "\", \"" + kDebianGcc +
 				     "\" and \"clang version 16.0.6\", the kernel"));
 	CHECK(refusal(patch({}), kit) == "refusing lp.ko: its .comment section names no compiler, so it cannot be "
-					 "checked against the kernel of patch kit " + m + ", compiled by \"" + kUbuntuGcc +
-		      "\"" + why + todo);
+					 "checked against the kernel of patch kit " +
+		      m + ", compiled by \"" + kUbuntuGcc + "\"" + why + todo);
 	// Untrusted bytes are shown escaped.
 	CHECK_THAT(refusal(patch({"GCC: \x1b[2J"}), kit), ContainsSubstring("compiled by \"GCC: \\x1b[2J\""));
 
 	// --allow-compiler-mismatch: a warning instead.
 	auto w = check_patch_against_kit(patch({kDebianGcc}), "lp.ko", kit, true);
 	REQUIRE(w);
-	CHECK(*w == "warning: lp.ko: it was compiled by \"" + std::string(kDebianGcc) + "\", the kernel of patch kit " + m +
-		      " by \"" + kUbuntuGcc + "\"" + why + "; applying it anyway (--allow-compiler-mismatch)");
+	CHECK(*w == "warning: lp.ko: it was compiled by \"" + std::string(kDebianGcc) + "\", the kernel of patch kit " + m + " by \"" + kUbuntuGcc + "\"" + why + "; applying it anyway (--allow-compiler-mismatch)");
 	CHECK(check_patch_against_kit(patch({}), "lp.ko", kit, true));
 
 	// Another kernel: refused whatever the flag says.
@@ -127,8 +125,9 @@ TEST_CASE("a patch must have the kit's vermagic and compiler", "[patch-kit]")
 			CHECK(e.kind() == Kind::refused);
 			CHECK(std::string(e.what()) ==
 			      "refusing lp.ko: it was built for vermagic \"6.12.118 SMP preempt mod_unload \", the kernel of "
-			      "patch kit " + m + " has \"6.12.117 SMP preempt mod_unload \" (build the patch against the "
-			      "kit's kernel 6.12.117 (docs/kpatch.md), or pass the kit of the kernel it was built for)");
+			      "patch kit " +
+				      m + " has \"6.12.117 SMP preempt mod_unload \" (build the patch against the "
+					  "kit's kernel 6.12.117 (docs/kpatch.md), or pass the kit of the kernel it was built for)");
 		}
 	}
 }
