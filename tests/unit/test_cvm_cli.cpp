@@ -285,7 +285,7 @@ TEST_CASE("livepatch --kit refuses another compiler or kernel before anything ru
 	write_bytes(d / "none.ko", build_module("lp_n", true, vermagic).bytes);
 	write_bytes(d / "other.ko", build_module("lp_o", true, "6.12.118 SMP preempt mod_unload ", {kUbuntuGcc}).bytes);
 	write_patch_kit(d / "kit");
-	write_patch_kit(d / "badkit", "{\"schema\": \"lpguard-patch-kit/1\", \"vermagic\": \"x\"}");
+	write_patch_kit_text(d / "badkit", "{\"schema\": \"lpguard-patch-kit/1\", \"vermagic\": \"x\"}");
 	// ssh and scp stand-ins that only leave a mark: whatever reaches them
 	// would have reached the VM.
 	std::filesystem::create_directories(d / "bin");
@@ -304,7 +304,7 @@ TEST_CASE("livepatch --kit refuses another compiler or kernel before anything ru
 		std::filesystem::remove(d / "TOUCHED");
 		return cli(a, d, path_env);
 	};
-	const auto manifest = (d / "kit/patch-kit.json").string();
+	const std::string manifest = "kit/patch-kit.json"; // as given, relative to the working directory
 	const std::string why = "; kpatch-build requires the kernel's exact compiler, and code from another one may not "
 				"match the kernel it patches";
 

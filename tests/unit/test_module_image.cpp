@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 // ELF, .modinfo, module name and signature trailer parsing.
 
+#include <algorithm>
+
 #include <catch2/catch_test_macros.hpp>
 #include <catch2/matchers/catch_matchers_string.hpp>
 

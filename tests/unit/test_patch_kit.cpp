@@ -67,7 +67,7 @@ TEST_CASE("a missing, malformed or incomplete patch kit is refused with one line
 		      "scripts/mkpatchkit.sh made (KOUT/patch-kit), or make the kit again with scripts/mkpatchkit.sh KOUT)");
 
 	auto invalid = [&](const std::string &name, const std::string &text) {
-		auto err = load_error(write_patch_kit(base / name, text));
+		auto err = load_error(write_patch_kit_text(base / name, text));
 		CHECK(err.kind() == Kind::input);
 		CHECK_THAT(std::string(err.what()), Catch::Matchers::StartsWith("invalid patch kit " + (base / name / "patch-kit.json").string() + ": "));
 		return std::string(err.what());

@@ -26,7 +26,7 @@ inline nlohmann::json patch_kit_json(const std::string &compiler = kUbuntuGcc,
 }
 
 // Writes dir/patch-kit.json (text as given) and returns dir.
-inline std::filesystem::path write_patch_kit(const std::filesystem::path &dir, const std::string &text)
+inline std::filesystem::path write_patch_kit_text(const std::filesystem::path &dir, const std::string &text)
 {
 	std::filesystem::create_directories(dir);
 	std::ofstream(dir / "patch-kit.json") << text;
@@ -35,7 +35,7 @@ inline std::filesystem::path write_patch_kit(const std::filesystem::path &dir, c
 
 inline std::filesystem::path write_patch_kit(const std::filesystem::path &dir, const nlohmann::json &j = patch_kit_json())
 {
-	return write_patch_kit(dir, j.dump(2));
+	return write_patch_kit_text(dir, j.dump(2));
 }
 
 } // namespace lpguard::test
