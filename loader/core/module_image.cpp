@@ -218,6 +218,34 @@ std::vector<std::pair<std::string, std::string>> parse_modinfo(std::span<const u
 	return out;
 }
 
+namespace {
+
+bool is_compiler_entry(std::string_view e)
+{
+	return e.starts_with("GCC: ") || e.find("clang version") != std::string_view::npos;
+}
+
+void add_distinct(std::vector<std::string> &to, std::string s)
+{
+	if (std::find(to.begin(), to.end(), s) == to.end())
+		to.push_back(std::move(s));
+}
+
+} // namespace
+
+std::vector<std::string> parse_comment_compilers(std::span<const uint8_t> sec)
+{
+	std::vector<std::string> out;
+	for (auto i = sec.begin(); i != sec.end();) {
+		auto nul = std::find(i, sec.end(), uint8_t(0));
+		std::string entry(i, nul);
+		if (is_compiler_entry(entry))
+			add_distinct(out, std::move(entry));
+		i = nul == sec.end() ? nul : nul + 1;
+	}
+	return out;
+}
+
 std::string parse_this_module_name(std::span<const uint8_t> sec)
 {
 	if (sec.size() < kThisModuleNameOffset + kModuleNameLen)
@@ -264,6 +292,15 @@ ModuleImage parse_module_view(std::span<const uint8_t> all)
 		if (s.type == kShtNobits)
 			malformed(s.name + " has no contents (SHT_NOBITS)");
 		*slot = &s;
+	}
+	// ld -r merges the objects' .comment sections into one; any more count too.
+	for (const auto &s : sections) {
+		if (s.name != ".comment" || s.type == kShtNull || s.type == kShtNobits)
+			continue;
+		if (!in_bounds(s.offset, s.size, payload.size()))
+			malformed(".comment lies outside the file");
+		for (auto &c : parse_comment_compilers(payload.subspan(s.offset, s.size)))
+			add_distinct(m.compilers, std::move(c));
 	}
 	if (!modinfo)
 		malformed("no .modinfo section; this is not a kernel module");

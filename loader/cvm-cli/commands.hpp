@@ -22,6 +22,16 @@ inline constexpr const char *kDefaultCert = "keys/livepatch.crt";
 // Certificates from files and directories (verify.cpp).
 std::vector<lpguard::Certificate> load_certs(const std::vector<std::string> &paths);
 
+// --kit DIR and --allow-compiler-mismatch (kit_check.cpp): a patch checked
+// against the kernel of a patch kit before anything else is done with it.
+struct KitCheckOptions {
+	std::string kit;
+	bool allow_compiler_mismatch = false;
+};
+void add_kit_options(CLI::App *cmd, KitCheckOptions &o);
+// Nothing without --kit; throws the refusal, or prints the warning on stderr.
+void check_against_kit(const KitCheckOptions &o, const lpguard::ModuleImage &patch, const std::string &path);
+
 // The outcome of the subcommand that ran, when it did not throw (set by its
 // callback; main maps it to the exit code).
 lpguard::Kind &outcome();

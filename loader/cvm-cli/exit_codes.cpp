@@ -11,11 +11,11 @@ const lpguard::ExitCode kRows[] = {
 	{Kind::ok, 0, "success"},
 	{Kind::internal, 1, "unexpected failure (bug, out of memory)"},
 	{Kind::usage, 2, "bad command line"},
-	{Kind::input, 3, "module file missing, unreadable or malformed"},
+	{Kind::input, 3, "module file or patch kit (`--kit`) missing, unreadable or malformed"},
 	{Kind::key, 4, "key or certificate missing, unreadable or not matching (the message names "
 		       "`cvm-cli generate-livepatch-keys`)"},
 	{Kind::signature, 5, "signature missing or does not verify"},
-	{Kind::refused, 6, "refused: not a livepatch, vermagic mismatch, would overwrite keys"},
+	{Kind::refused, 6, "refused: not a livepatch, vermagic mismatch, compiler not the patch kit's, would overwrite keys"},
 	{Kind::remote, 7, "ssh/scp/gcloud/az/aws failed or missing, or the upload was corrupted"},
 	{Kind::guest, 8, "lp-load on the guest refused the patch or failed (its message is printed)"},
 	{Kind::output, 9, "cannot write the output file"},

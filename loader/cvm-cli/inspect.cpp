@@ -8,8 +8,29 @@
 #include "commands.hpp"
 #include "lpguard/core/json.hpp"
 #include "lpguard/core/module_image.hpp"
+#include "lpguard/core/text.hpp"
 
 namespace cvmcli {
+
+namespace {
+
+nlohmann::json compilers_json(const lpguard::ModuleImage &image)
+{
+	nlohmann::json out = nlohmann::json::array();
+	for (const auto &c : image.compilers)
+		out.push_back(lpguard::json_text(c));
+	return out;
+}
+
+void print_compilers(std::ostream &out, const lpguard::ModuleImage &image)
+{
+	if (image.compilers.empty())
+		out << "compiler:   unknown (.comment names none)\n";
+	for (const auto &c : image.compilers)
+		out << "compiler:   " << lpguard::printable(c) << "\n";
+}
+
+} // namespace
 
 void add_inspect_command(CLI::App &app)
 {
@@ -64,7 +85,8 @@ void add_inspect_command(CLI::App &app)
 				    {"sha256", image.sha256_hex()},
 				    {"signature", sig},
 				    {"verification", verification},
-				    {"modinfo", modinfo}};
+				    {"modinfo", modinfo},
+				    {"compilers", compilers_json(image)}};
 		if (o->json) {
 			lpguard::print_json(std::cout, j);
 			return;
@@ -91,6 +113,7 @@ void add_inspect_command(CLI::App &app)
 			std::cout << "yes, by " << verification["signer"].get<std::string>() << "\n";
 		else
 			std::cout << "NO: " << verification["reason"].get<std::string>() << "\n";
+		print_compilers(std::cout, image);
 	});
 }
 

@@ -28,6 +28,7 @@ struct Common {
 	std::string key = kDefaultKey, cert = kDefaultCert, hash = "sha256", target, patch;
 	double timeout = 0;
 	bool dry_run = false, json = false;
+	KitCheckOptions kit;
 };
 
 using TransportFactory = std::function<std::unique_ptr<lpguard::Transport>(const std::filesystem::path &tmp)>;
@@ -73,6 +74,7 @@ void add_common(CLI::App *cmd, Common &c, const char *target_help)
 		->capture_default_str();
 	cmd->add_option("--timeout", c.timeout, "Transition timeout passed to lp-load apply (seconds)")
 		->check(CLI::PositiveNumber);
+	add_kit_options(cmd, c.kit);
 	cmd->add_flag("--dry-run", c.dry_run, "Sign locally and print the exact commands without running them");
 	cmd->add_flag("--json", c.json, "Print the outcome as JSON (schema in docs/cvm-cli.md)");
 }
@@ -84,6 +86,7 @@ void run_livepatch(const Common &c, const std::string &provider, const Transport
 		throw lpguard::Error("refusing " + c.patch, "it is not a livepatch: no livepatch= tag in .modinfo, module \"" + image.name + "\" would load as an ordinary module",
 				     "build it as a livepatch with kpatch-build, or add MODULE_INFO(livepatch, \"Y\")",
 				     lpguard::Kind::refused);
+	check_against_kit(c.kit, image, c.patch);
 	auto key = lpguard::SigningKey::load(c.key, c.cert);
 	TempDir tmp;
 	auto transport = make(tmp.path());

@@ -12,6 +12,7 @@
 #include "lpguard/host/transport.hpp"
 #include "test_module_builder.hpp"
 #include "test_module_keys.hpp"
+#include "test_patch_kit_fixture.hpp"
 
 using namespace lpguard;
 using namespace lpguard::test;
@@ -253,4 +254,120 @@ TEST_CASE("livepatch --dry-run prints every command, quoted, without running any
 	CHECK(js["commands"].size() == 7);
 	CHECK(js["patch"]["name"] == "lp_x");
 	CHECK(js["exit_code"] == 0);
+}
+
+TEST_CASE("inspect shows the compilers of .comment", "[cli][comment]")
+{
+	auto d = workdir("inspect-compiler");
+	write_bytes(d / "none.ko", build_module("lp_none").bytes);
+	write_bytes(d / "two.ko", build_module("lp_two", true, "6.12.117 ", {kUbuntuGcc, kDebianGcc, kUbuntuGcc}).bytes);
+	auto real = std::string(LPGUARD_TEST_DATA) + "/x86_pkg_temp_thermal.ko";
+
+	auto r = cli({"inspect", real}, d);
+	REQUIRE(r.rc == 0);
+	CHECK_THAT(r.out, ContainsSubstring("\ncompiler:   " + std::string(kDebianGcc) + "\n"));
+	CHECK(nlohmann::json::parse(cli({"inspect", "--json", real}, d).out)["compilers"] ==
+	      nlohmann::json::array({kDebianGcc}));
+	CHECK_THAT(cli({"inspect", "two.ko"}, d).out, EndsWith("compiler:   " + std::string(kUbuntuGcc) + "\ncompiler:   " + kDebianGcc + "\n"));
+	CHECK(nlohmann::json::parse(cli({"inspect", "--json", "two.ko"}, d).out)["compilers"] ==
+	      nlohmann::json::array({kUbuntuGcc, kDebianGcc}));
+	CHECK_THAT(cli({"inspect", "none.ko"}, d).out, EndsWith("compiler:   unknown (.comment names none)\n"));
+	CHECK(nlohmann::json::parse(cli({"inspect", "--json", "none.ko"}, d).out)["compilers"] == nlohmann::json::array());
+}
+
+TEST_CASE("livepatch --kit refuses another compiler or kernel before anything runs", "[cli][livepatch][patch-kit]")
+{
+	auto d = workdir("livepatch-kit");
+	const auto &k = test_keys("rsa");
+	const std::string vermagic = "6.12.117 SMP preempt mod_unload ";
+	write_bytes(d / "ubuntu.ko", build_module("lp_u", true, vermagic, {kUbuntuGcc, kUbuntuGcc}).bytes);
+	write_bytes(d / "debian.ko", build_module("lp_d", true, vermagic, {kDebianGcc}).bytes);
+	write_bytes(d / "none.ko", build_module("lp_n", true, vermagic).bytes);
+	write_bytes(d / "other.ko", build_module("lp_o", true, "6.12.118 SMP preempt mod_unload ", {kUbuntuGcc}).bytes);
+	write_patch_kit(d / "kit");
+	write_patch_kit_text(d / "badkit", "{\"schema\": \"lpguard-patch-kit/1\", \"vermagic\": \"x\"}");
+	// ssh and scp stand-ins that only leave a mark: whatever reaches them
+	// would have reached the VM.
+	std::filesystem::create_directories(d / "bin");
+	for (const char *tool : {"ssh", "scp"}) {
+		std::string script = "#!/bin/sh\ntouch " + shell_quote((d / "TOUCHED").string()) + "\nexit 255\n";
+		write_bytes(d / "bin" / tool, std::vector<uint8_t>(script.begin(), script.end()));
+		std::filesystem::permissions(d / "bin" / tool, std::filesystem::perms::owner_all);
+	}
+	const std::string path_env = "PATH=" + shell_quote((d / "bin").string()) + ":/usr/bin:/bin";
+	auto lp = [&](const std::string &module, std::vector<std::string> extra, bool dry_run = true) {
+		std::vector<std::string> a{"livepatch", "ssh", "root@192.0.2.1", module, "--key", k.key.string(),
+					   "--cert", k.crt.string()};
+		if (dry_run)
+			a.push_back("--dry-run");
+		a.insert(a.end(), extra.begin(), extra.end());
+		std::filesystem::remove(d / "TOUCHED");
+		return cli(a, d, path_env);
+	};
+	const std::string manifest = "kit/patch-kit.json"; // as given, relative to the working directory
+	const std::string why = "; kpatch-build requires the kernel's exact compiler, and code from another one may not "
+				"match the kernel it patches";
+
+	// The kit's compiler: on to the VM (the ssh stand-in runs, and fails).
+	auto ok = lp("ubuntu.ko", {"--kit", "kit"});
+	CHECK(ok.rc == 0);
+	CHECK(ok.err.empty());
+	auto real = lp("ubuntu.ko", {"--kit", "kit"}, false);
+	CHECK(real.rc == cvmcli::exit_code(Kind::remote));
+	CHECK(std::filesystem::exists(d / "TOUCHED"));
+
+	// Another compiler: refused in one line, and nothing ran.
+	auto bad = lp("debian.ko", {"--kit", "kit"}, false);
+	CHECK(bad.rc == cvmcli::exit_code(Kind::refused));
+	CHECK(bad.err == "cvm-cli: refusing debian.ko: it was compiled by \"" + std::string(kDebianGcc) + "\", the kernel of patch kit " + manifest + " by \"" + kUbuntuGcc + "\"" + why + " (build the patch with the image's exact toolchain (docs/kpatch.md, \"The image's exact "
+																							   "toolchain\"), or pass --allow-compiler-mismatch)\n");
+	CHECK_FALSE(std::filesystem::exists(d / "TOUCHED"));
+	CHECK(lp("debian.ko", {"--kit", "kit", "--json"}).rc == cvmcli::exit_code(Kind::refused));
+
+	// --allow-compiler-mismatch: one warning line, then on as usual.
+	auto allowed = lp("debian.ko", {"--kit", "kit", "--allow-compiler-mismatch"});
+	CHECK(allowed.rc == 0);
+	CHECK(allowed.err == "cvm-cli: warning: debian.ko: it was compiled by \"" + std::string(kDebianGcc) + "\", the kernel of patch kit " + manifest + " by \"" + kUbuntuGcc + "\"" + why + "; applying it anyway (--allow-compiler-mismatch)\n");
+	CHECK_THAT(allowed.out, ContainsSubstring("lp-load apply /tmp/cvm-cli-"));
+	CHECK(lp("debian.ko", {"--kit", "kit", "--allow-compiler-mismatch"}, false).rc == cvmcli::exit_code(Kind::remote));
+	CHECK(std::filesystem::exists(d / "TOUCHED"));
+
+	// No compiler in .comment: cannot be checked, so refused too, unless allowed.
+	auto none = lp("none.ko", {"--kit", "kit"}, false);
+	CHECK(none.rc == cvmcli::exit_code(Kind::refused));
+	CHECK(none.err_lines() == 1);
+	CHECK_THAT(none.err, StartsWith("cvm-cli: refusing none.ko: its .comment section names no compiler, so it cannot "
+					"be checked against the kernel of patch kit " +
+					manifest));
+	CHECK_FALSE(std::filesystem::exists(d / "TOUCHED"));
+	auto none_allowed = lp("none.ko", {"--kit", "kit", "--allow-compiler-mismatch"});
+	CHECK(none_allowed.rc == 0);
+	CHECK_THAT(none_allowed.err, StartsWith("cvm-cli: warning: none.ko: its .comment section names no compiler"));
+
+	// Another kernel: refused, whatever the flag says.
+	for (auto extra : {std::vector<std::string>{"--kit", "kit"},
+			   std::vector<std::string>{"--kit", "kit", "--allow-compiler-mismatch"}}) {
+		auto other = lp("other.ko", extra, false);
+		CHECK(other.rc == cvmcli::exit_code(Kind::refused));
+		CHECK_THAT(other.err, StartsWith("cvm-cli: refusing other.ko: it was built for vermagic \"6.12.118 SMP "
+						 "preempt mod_unload \", the kernel of patch kit " +
+						 manifest));
+		CHECK_FALSE(std::filesystem::exists(d / "TOUCHED"));
+	}
+
+	// A missing or incomplete kit.
+	auto missing = lp("ubuntu.ko", {"--kit", "nokit"}, false);
+	CHECK(missing.rc == cvmcli::exit_code(Kind::input));
+	CHECK_THAT(missing.err, StartsWith("cvm-cli: cannot read patch kit nokit/patch-kit.json: No such file or directory "
+					   "(a kit without patch-kit.json is incomplete"));
+	CHECK_FALSE(std::filesystem::exists(d / "TOUCHED"));
+	auto incomplete = lp("ubuntu.ko", {"--kit", "badkit"});
+	CHECK(incomplete.rc == cvmcli::exit_code(Kind::input));
+	CHECK(incomplete.err == "cvm-cli: invalid patch kit badkit/patch-kit.json: \"kernel_release\" is missing or not a "
+				"non-empty string; the kit is incomplete (make the kit again with scripts/mkpatchkit.sh "
+				"KOUT)\n");
+
+	// Without --kit nothing is checked; the flag alone is a usage error.
+	CHECK(lp("debian.ko", {}).rc == 0);
+	CHECK(lp("debian.ko", {"--allow-compiler-mismatch"}).rc == cvmcli::exit_code(Kind::usage));
 }

@@ -120,9 +120,11 @@ inline BuiltElf build_elf(const std::vector<Section> &sections)
 	return out;
 }
 
-// A module that looks like a livepatch built for release.
+// A module that looks like a livepatch built for release; with a .comment
+// section of those NUL-terminated entries when `comment` is not empty.
 inline BuiltElf build_module(const std::string &name = "lp_test", bool livepatch = true,
-			     const std::string &vermagic = "6.12.117 SMP preempt mod_unload ")
+			     const std::string &vermagic = "6.12.117 SMP preempt mod_unload ",
+			     const std::vector<std::string> &comment = {})
 {
 	std::vector<std::string> info{"license=GPL", "vermagic=" + vermagic, "name=" + name};
 	if (livepatch)
@@ -130,7 +132,17 @@ inline BuiltElf build_module(const std::string &name = "lp_test", bool livepatch
 	std::vector<Section> secs{{".text", 1, std::vector<uint8_t>(64, 0xc3)},
 				  {".modinfo", 1, modinfo_bytes(info)},
 				  {".gnu.linkonce.this_module", 1, this_module_bytes(name)}};
+	if (!comment.empty()) {
+		// As gcc writes it: a leading NUL, then the entries.
+		auto c = modinfo_bytes(comment);
+		c.insert(c.begin(), 0);
+		secs.push_back({".comment", 1, c});
+	}
 	return build_elf(secs);
 }
+
+// The .comment entry of Debian 12's gcc-12 and of Ubuntu 22.04's.
+inline constexpr const char *kDebianGcc = "GCC: (Debian 12.2.0-14+deb12u1) 12.2.0";
+inline constexpr const char *kUbuntuGcc = "GCC: (Ubuntu 12.3.0-1ubuntu1~22.04) 12.3.0";
 
 } // namespace lpguard::test

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 // ELF, .modinfo, module name and signature trailer parsing.
 
+#include <algorithm>
+
 #include <catch2/catch_test_macros.hpp>
 #include <catch2/matchers/catch_matchers_string.hpp>
 
@@ -57,6 +59,55 @@ TEST_CASE("a real kernel module from the 6.12 build parses", "[module]")
 	CHECK(m.vermagic == "6.12.117 mod_unload ");
 	CHECK_FALSE(m.is_livepatch());
 	CHECK(m.sha256_hex() == "a46d990ab8a5e983c46179f636a6d6f41e9fc33731c3f6a2142c99a4b564feb9");
+	// Its .comment holds the same entry three times (readelf -p .comment).
+	CHECK(m.compilers == std::vector<std::string>{kDebianGcc});
+}
+
+TEST_CASE(".comment: the distinct GCC and clang entries, in order", "[module][comment]")
+{
+	using namespace std::string_literals;
+	auto parse = [](const std::string &s) {
+		return parse_comment_compilers({reinterpret_cast<const uint8_t *>(s.data()), s.size()});
+	};
+	using V = std::vector<std::string>;
+	CHECK(parse("") == V{});
+	CHECK(parse("\0"s) == V{});
+	CHECK(parse("\0GCC: (GNU) 12.2.0\0GCC: (GNU) 12.2.0\0"s) == V{"GCC: (GNU) 12.2.0"});
+	CHECK(parse("GCC: (GNU) 12.2.0\0Linker: LLD 16.0.6\0Debian clang version 16.0.6 (15~deb12u1)\0"s + kUbuntuGcc +
+		    "\0GCC: (GNU) 12.2.0"s) == V{"GCC: (GNU) 12.2.0", "Debian clang version 16.0.6 (15~deb12u1)", kUbuntuGcc});
+	// Neither a prefix nor a look-alike counts; the last entry needs no NUL;
+	// the bytes are kept as they are.
+	CHECK(parse("GCC:(x)\0gcc: (x) 1\0 GCC: (x) 1\0GCC: \x1b[2J"s) == V{"GCC: \x1b[2J"});
+}
+
+TEST_CASE("a module's compilers come from its .comment section", "[module][comment]")
+{
+	CHECK(ModuleImage::from_bytes(build_module().bytes).compilers.empty());
+	auto m = ModuleImage::from_bytes(build_module("lp", true, "6.12.117 ", {kUbuntuGcc, kUbuntuGcc, kDebianGcc}).bytes);
+	CHECK(m.compilers == std::vector<std::string>{kUbuntuGcc, kDebianGcc});
+
+	// Two .comment sections (not what ld -r writes): both count, each entry once.
+	auto two = build_elf({{".modinfo", 1, modinfo_bytes({"vermagic=6.12.117 ", "name=lp"})},
+			      {".gnu.linkonce.this_module", 1, this_module_bytes("lp")},
+			      {".comment", 1, modinfo_bytes({kDebianGcc})},
+			      {".comment", 1, modinfo_bytes({kUbuntuGcc, kDebianGcc})}});
+	CHECK(ModuleImage::from_bytes(two.bytes).compilers == std::vector<std::string>{kDebianGcc, kUbuntuGcc});
+
+	// A .comment without contents names nothing.
+	auto nobits = build_elf({{".modinfo", 1, modinfo_bytes({"vermagic=6.12.117 ", "name=lp"})},
+				 {".gnu.linkonce.this_module", 1, this_module_bytes("lp")},
+				 {".comment", 8, {}}});
+	CHECK(ModuleImage::from_bytes(nobits.bytes).compilers.empty());
+
+	// Section 0 (whose bounds the section table check leaves out) named
+	// .comment, with contents past the end of the file: refused.
+	auto b = build_module("lp", true, "6.12.117 ", {kDebianGcc});
+	std::size_t comment = b.shdr(4); // .text, .modinfo, .gnu.linkonce.this_module, .comment
+	std::copy_n(b.bytes.begin() + long(comment), 4, b.bytes.begin() + long(b.shdr(0)));
+	put32(b.bytes, b.shdr(0) + 4, 1);
+	put64(b.bytes, b.shdr(0) + 24, b.bytes.size());
+	put64(b.bytes, b.shdr(0) + 32, 16);
+	CHECK_THAT(parse_error(b.bytes), ContainsSubstring(".comment lies outside the file"));
 }
 
 TEST_CASE("ELF header defects are refused", "[module]")

@@ -38,6 +38,7 @@ struct ModuleImage {
 	std::optional<std::string> livepatch;			  // modinfo livepatch= value, when present (any value counts)
 	uint32_t generation = 0;				  // modinfo lpguard.generation= (0 without the tag)
 	std::vector<std::pair<std::string, std::string>> modinfo; // all .modinfo key=value pairs, in order
+	std::vector<std::string> compilers;			  // .comment: each GCC/clang entry once, in order
 	std::optional<ModuleSignature> signature;
 
 	bool is_livepatch() const { return livepatch.has_value(); }

@@ -51,6 +51,13 @@ std::vector<ElfSection> parse_elf_sections(std::span<const uint8_t> elf);
 // key=value are skipped, as the kernel's tag lookup never matches them.
 std::vector<std::pair<std::string, std::string>> parse_modinfo(std::span<const uint8_t> section);
 
+// The compilers a .comment section names: its NUL-separated entries that
+// start with "GCC: " or contain "clang version" (as the patch kit picks the
+// kernel's), each once, in the order they first appear. Other entries (a
+// linker's, an assembler's) are skipped; the last entry needs no NUL. The
+// bytes are kept as they are: printable() them before showing them.
+std::vector<std::string> parse_comment_compilers(std::span<const uint8_t> section);
+
 // Reads the module name out of .gnu.linkonce.this_module (struct module).
 std::string parse_this_module_name(std::span<const uint8_t> section);
 
