@@ -124,7 +124,12 @@ std::optional<InstalledPatch> installed_patch(const LpLoadPaths &paths)
 
 void check_installed_generation(const InstalledPatch &p)
 {
-	uint32_t in_file = module_generation(p.ko, read_file(p.ko, "installed patch", Kind::input));
+	uint32_t in_file;
+	try {
+		in_file = module_generation(p.ko, read_file(p.ko, "installed patch", Kind::input));
+	} catch (const Error &) {
+		return; // the pre-check of the apply refuses it, saying why
+	}
 	if (in_file < p.generation)
 		throw Error("refusing to apply " + p.ko.string(),
 			    "its generation " + std::to_string(in_file) + " is lower than generation " +

@@ -32,9 +32,7 @@ void setup_boot(CLI::App *sub, Context &ctx)
 		}
 		try {
 			lpguard::check_installed_generation(*inst);
-		} catch (const lpguard::Error &e) {
-			if (e.kind() != lpguard::Kind::refused)
-				throw;
+		} catch (const lpguard::Error &e) { // an older file than the record
 			return report_refusal(ctx, args.json, {{"command", "boot"}}, e);
 		}
 		args.ko = inst->ko.string();

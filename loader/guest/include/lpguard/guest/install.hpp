@@ -45,7 +45,8 @@ std::optional<InstalledPatch> installed_patch(const LpLoadPaths &paths);
 
 // Throws Error (Kind::refused) when the installed module is of a lower
 // generation than its record: the file was replaced by an older patch
-// since it was installed. Kind::input when it is not a module image.
+// since it was installed. A file that cannot be read as a module passes:
+// the pre-check of the apply refuses it, with the reason.
 void check_installed_generation(const InstalledPatch &p);
 
 // False when the command line carries lp_load.enable=0 (or n/no/off/false);
