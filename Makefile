@@ -128,7 +128,8 @@ $(TEST_SSH)/id_ed25519:
 	ssh-keygen -q -t ed25519 -N '' -C 'lpguard test client' -f $(TEST_SSH)/id_ed25519
 	ssh-keygen -q -t ed25519 -N '' -C 'lpguard test guest host key' -f $(TEST_SSH)/ssh_host_ed25519_key
 
-payload: kernel
+# mkpayload.sh signs the generation test patches with cvm-cli.
+payload: kernel build
 	$(TOP)/scripts/mkpayload.sh $(KOUT) $(TEST)/$(KVER)/payload $(TEST_KEYS) $(TEST_KEYS_OTHER)
 
 initramfs: payload build $(TEST_SSH)/id_ed25519
@@ -143,7 +144,7 @@ test-qemu: test-artifacts
 
 # The loadable form on a kernel built without lpguard (a second kernel build,
 # about 5 minutes more on 2 cores).
-payload-mod: kernel-mod
+payload-mod: kernel-mod build
 	$(TOP)/scripts/mkpayload.sh $(KOUT_MOD) $(TEST)/$(KVER)-mod/payload $(TEST_KEYS) $(TEST_KEYS_OTHER) --loadable
 
 test-loadable: payload-mod build $(TEST_SSH)/id_ed25519

@@ -56,8 +56,8 @@ const ElfSection &find_modinfo(const std::vector<ElfSection> &sections)
 	if (!found)
 		cannot("it has no .modinfo section, so it is not a kernel module",
 		       "pass the .ko built by kpatch-build or the kernel's build system");
-	if (found->type == kShtNull || found->type == kShtNobits)
-		cannot(".modinfo has no contents");
+	if (found->type == kShtNobits)
+		cannot(".modinfo has no contents (SHT_NOBITS)");
 	return *found;
 }
 

@@ -17,6 +17,9 @@ CERT = os.path.join(conftest.BUILD, "test", "keys", "livepatch.der")
 # The built-in test kernel embeds both, in this order (Makefile, `kernel`).
 CERT_ECDSA = os.path.join(conftest.BUILD, "test", "keys-ecdsa", "livepatch.der")
 BUILTIN_CERTS = [CERT, CERT_ECDSA]
+CVM_CLI = os.path.join(conftest.BUILD, "bin", "cvm-cli")
+# The unsigned test modules of the guest's payload, on the host.
+PAYLOAD = os.path.join(conftest.BUILD, "test", conftest.KVER, "payload", T.lstrip("/"))
 
 EPERM, EBUSY, EKEYREJECTED = 1, 16, 129
 
@@ -159,3 +162,14 @@ def refused_livepatch_load(vm, path, reason):
     log = vm.dmesg_since(mark)
     assert re.search(r'lpguard: livepatch refused obj="[^"]+" signer="[^"]+" reason="%s" sha256=%s '
                      % (re.escape(reason), sha256(vm, path)), log), log
+
+
+def sign_generation(vm, module, generation, tmp_path):
+    """Signs the payload's unsigned @module.ko on the host with `cvm-cli sign
+    --generation @generation` and copies it into the guest; returns its path there."""
+    out = os.path.join(tmp_path, f"{module}.gen{generation}.ko")
+    subprocess.run([CVM_CLI, "sign", "--key", os.path.join(os.path.dirname(CERT), "livepatch.key"),
+                    "--cert", CERT, "--generation", str(generation), "-o", out,
+                    os.path.join(PAYLOAD, f"{module}.ko")], check=True, capture_output=True)
+    vm.copy_in(out, f"/tmp/{module}.gen{generation}.ko")
+    return f"/tmp/{module}.gen{generation}.ko"

@@ -17,9 +17,9 @@ namespace lpguard {
 // The module keeps its one .modinfo section, grown in place of the file:
 // the new contents go to the end of the file (8-byte aligned, or the
 // section's alignment) and its section header points there. Every other
-// byte of the file is unchanged, but for the old contents, which are
-// zeroed unless another part of the file shares them (or dropped when they
-// end the file, as after an earlier edit).
+// byte of the file is unchanged, but for its sh_offset and sh_size and the
+// old contents, which are zeroed unless another part of the file shares
+// them (or dropped when they end the file, as after an earlier edit).
 //
 // Throws lpguard::Error (Kind::input) when the input is not a module image
 // that ModuleImage accepts after the edit.
