@@ -17,7 +17,8 @@ const lpguard::ExitCode kRows[] = {
 	{Kind::usage, 2, "bad command line"},
 	{Kind::precheck, 3, "the patch failed a pre-check; the kernel never saw it"},
 	{Kind::refused, 4, "the kernel refused the module (reason printed), or refused before loading (EBUSY, "
-			   "EEXIST); `disable`: lpguard locks the active patch"},
+			   "EEXIST); `disable`: lpguard locks the active patch; `install`, `boot`: a lower generation than "
+			   "the installed patch's"},
 	{Kind::reverted, 5, "the transition timed out; the patch was reverted and removed, the system is as "
 			    "before"},
 	{Kind::revert_failed, 6, "the transition timed out and the revert (or its cleanup) did not finish: act now"},

@@ -34,6 +34,16 @@ void print_message(lpguard::Kind kind, const std::string &message)
 		std::cerr << "lp-load: " << message << "\n";
 }
 
+void report_refusal(Context &ctx, bool json, lpguard::Json j, const lpguard::Error &e)
+{
+	ctx.outcome = e.kind();
+	if (!json)
+		return print_message(ctx.outcome, e.what());
+	j["result"] = "refused";
+	j["message"] = e.what();
+	print_report(std::move(j), ctx.outcome);
+}
+
 void add_seconds_option(CLI::App *sub, const std::string &name, double &seconds, const std::string &help)
 {
 	sub->add_option(name, seconds, help)->default_val(60)->check(CLI::PositiveNumber);
