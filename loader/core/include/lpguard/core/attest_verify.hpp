@@ -12,7 +12,8 @@
 //                     other PCR selected
 //   5. pcr-digest     the quote's PCR digest against PCR 10 replayed from the
 //                     IMA log (the longest prefix of the log that matches:
-//                     entries added after the quote are not covered)
+//                     entries added after the quote are not covered); a log
+//                     that does not parse fails ima-log before this step
 //   6. ima-log        every covered entry's data hashes to its template
 //                     digest (ima-buf: and its buffer to its d-ng digest)
 //   7. records        lpguard's records in the covered entries: version 1,
