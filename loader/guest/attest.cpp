@@ -2,7 +2,6 @@
 #include "lpguard/guest/attest.hpp"
 
 #include <algorithm>
-#include <cstdio>
 
 #include "lpguard/core/attest_verify.hpp"
 #include "lpguard/core/error.hpp"
@@ -56,8 +55,6 @@ Json attest_evidence(const LivepatchSysfs &sys, const AttestRequest &req)
 		throw Error("no lpguard records", "IMA's measurement list holds no lpguard-* entry",
 			    "apply a livepatch first; check that lpguard measures (measured: in lp-load status)",
 			    Kind::no_records);
-	char handle[16];
-	std::snprintf(handle, sizeof(handle), "0x%08x", ak.handle);
 	Json pcr_values = Json::object();
 	for (const auto &[p, v] : q.pcrs)
 		pcr_values[std::to_string(p)] = hex(v);
@@ -68,7 +65,7 @@ Json attest_evidence(const LivepatchSysfs &sys, const AttestRequest &req)
 		    {"nonce", hex(req.nonce)},
 		    {"quote",
 		     {{"attest", base64(q.attest)}, {"signature", base64(q.signature)}, {"pcrs", {{"sha256", pcr_values}}}}},
-		    {"ak", {{"handle", handle}, {"public_pem", ak.public_pem}}},
+		    {"ak", {{"handle", tpm_handle_hex(ak.handle)}, {"public_pem", ak.public_pem}}},
 		    {"ima_log", base64(log)},
 		    {"ima_log_path", log_path.string()},
 		    {"records", recs}};

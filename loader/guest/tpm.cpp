@@ -20,13 +20,6 @@ namespace lpguard {
 
 namespace {
 
-std::string handle_hex(uint32_t h)
-{
-	char buf[16];
-	std::snprintf(buf, sizeof(buf), "0x%08x", h);
-	return buf;
-}
-
 [[noreturn]] void tpm_failed(const std::string &what, TSS2_RC rc, Kind kind = Kind::system)
 {
 	throw Error(what, std::string("TPM error ") + Tss2_RC_Decode(rc), "check the TPM (tpm2_getcap properties-fixed)",
@@ -114,11 +107,18 @@ bool restricted_signer(const TPM2B_PUBLIC &p)
 
 [[noreturn]] void no_ak(uint32_t handle, const std::string &why)
 {
-	throw Error("no attestation key", why + " at " + handle_hex(handle),
+	throw Error("no attestation key", why + " at " + tpm_handle_hex(handle),
 		    "run lp-load attest --create-ak (or --ak-handle for the platform's key)", Kind::no_tpm);
 }
 
 } // namespace
+
+std::string tpm_handle_hex(uint32_t h)
+{
+	char buf[16];
+	std::snprintf(buf, sizeof(buf), "0x%08x", h);
+	return buf;
+}
 
 std::string tpm_public_pem(const void *tpm2b_public)
 {
@@ -186,7 +186,7 @@ AkInfo create_ak(const TpmOptions &opt)
 			auto pub = tpm.read_public(tr);
 			if (!restricted_signer(*pub))
 				throw Error("cannot create the attestation key",
-					    handle_hex(opt.ak_handle) + " holds another kind of key",
+					    tpm_handle_hex(opt.ak_handle) + " holds another kind of key",
 					    "choose another --ak-handle, or evict it (tpm2_evictcontrol)", Kind::system);
 			return AkInfo{opt.ak_handle, tpm_public_pem(pub.get()), false};
 		}
@@ -205,7 +205,7 @@ AkInfo create_ak(const TpmOptions &opt)
 				       opt.ak_handle, &persisted);
 		Esys_FlushContext(tpm.ctx(), primary);
 		if (rc != TSS2_RC_SUCCESS)
-			tpm_failed("cannot persist the attestation key at " + handle_hex(opt.ak_handle), rc);
+			tpm_failed("cannot persist the attestation key at " + tpm_handle_hex(opt.ak_handle), rc);
 	}
 	AkInfo ak = read_ak(opt);
 	ak.created = true;
@@ -240,7 +240,7 @@ TpmQuote tpm_quote(const TpmOptions &opt, std::span<const uint8_t> nonce, const 
 	TSS2_RC rc = Esys_Quote(tpm.ctx(), ak, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE, &qualifying, &scheme, &sel,
 				&quoted_raw, &sig_raw);
 	if (rc != TSS2_RC_SUCCESS)
-		tpm_failed("cannot quote with the attestation key at " + handle_hex(opt.ak_handle), rc);
+		tpm_failed("cannot quote with the attestation key at " + tpm_handle_hex(opt.ak_handle), rc);
 	EsysPtr<TPM2B_ATTEST> quoted(quoted_raw);
 	EsysPtr<TPMT_SIGNATURE> sig(sig_raw);
 	TpmQuote q;

@@ -34,8 +34,7 @@ void setup_attest(CLI::App *sub, Context &ctx)
 		lpguard::TpmOptions opt{tcti, handle};
 		if (create_ak || ak_pub) {
 			auto ak = create_ak ? lpguard::create_ak(opt) : lpguard::read_ak(opt);
-			char h[16];
-			std::snprintf(h, sizeof(h), "0x%08x", ak.handle);
+			const auto h = lpguard::tpm_handle_hex(ak.handle);
 			if (json)
 				print_report({{"handle", h}, {"created", ak.created}, {"public_pem", ak.public_pem}},
 					     lpguard::Kind::ok);

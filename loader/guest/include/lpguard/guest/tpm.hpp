@@ -59,6 +59,9 @@ struct TpmQuote {
 // nonce (1..64 bytes) as qualifying data.
 TpmQuote tpm_quote(const TpmOptions &opt, std::span<const uint8_t> nonce, const std::vector<unsigned> &pcrs);
 
+// "0x81010010"
+std::string tpm_handle_hex(uint32_t handle);
+
 // The TPM2B_PUBLIC of an RSA or ECC key as PEM (exposed for tests).
 std::string tpm_public_pem(const void *tpm2b_public);
 
