@@ -39,7 +39,7 @@ std::size_t entry_offset(const std::vector<uint8_t> &bytes, std::size_t i)
 
 } // namespace
 
-TEST_CASE("swtpm's RSA and ECDSA quotes verify and report A then B", "[attest_verify]")
+TEST_CASE("swtpm's RSASSA, RSAPSS and ECDSA quotes verify and report A then B", "[attest_verify]")
 {
 	auto v = verify(golden());
 	INFO(v.reason);
@@ -67,9 +67,12 @@ TEST_CASE("swtpm's RSA and ECDSA quotes verify and report A then B", "[attest_ve
 	CHECK(j["history"].size() == 8);
 	CHECK(j["refused"][0]["event"] == "generation-refused");
 
-	auto e = verify(golden("ecc"), "ak-ecc.pem");
-	INFO(e.reason);
-	CHECK(e.ok());
+	for (std::string alg : {"ecc", "pss"}) {
+		auto e = verify(golden(alg), "ak-" + alg + ".pem");
+		INFO(alg << ": " << e.reason);
+		CHECK(e.ok());
+	}
+	CHECK(parse_tpmt_signature(attest_data::file("quote-pss.sig")).sig_alg == kTpmAlgRsapss);
 }
 
 TEST_CASE("forgeries fail the check they are meant for", "[attest_verify]")

@@ -4,7 +4,7 @@
 # with swtpm and tpm2-tools (Debian 12): a fake IMA measurement list
 # (make-ima-log.py: boot_aggregate, lpguard records of A then B, a refused
 # rollback, a violation), PCR 10 of a fresh swtpm extended with it, and
-# quotes over sha256:10 with a nonce by an RSA and an EC attestation key
+# quotes over sha256:10 with a nonce by RSASSA, RSAPSS and ECDSA attestation keys
 # (the template of docs/lp-load.md), plus the AK of a second swtpm. The
 # swtpm TCTI finds the control socket at <path>.ctrl.
 #
@@ -38,16 +38,21 @@ tpm2_pcrread -Q sha256:10 -o "$work/pcr10"
 xxd -p -c 64 "$work/pcr10" >"$here/pcr10.hex"
 nonce=6c7067756172642d676f6c64656e2d6e6f6e63652d3031 # "lpguard-golden-nonce-01"
 echo "$nonce" >"$here/nonce.hex"
-for alg in rsa ecc; do
+for alg in rsa pss ecc; do
 	case $alg in
-	rsa) G=rsa2048:rsassa-sha256:null ;;
-	ecc) G=ecc256:ecdsa-sha256:null ;;
+	rsa) G=rsa2048:rsassa-sha256:null S=rsassa ;;
+	pss) G=rsa2048:rsapss-sha256:null S=rsapss ;;
+	ecc) G=ecc256:ecdsa-sha256:null S=ecdsa ;;
 	esac
 	tpm2_createprimary -Q -C e -g sha256 -G "$G" -a "$AK_ATTRS" -c "$work/ak-$alg.ctx"
 	tpm2_readpublic -Q -c "$work/ak-$alg.ctx" -f pem -o "$here/ak-$alg.pem"
-	tpm2_quote -Q -c "$work/ak-$alg.ctx" -l sha256:10 -q "$nonce" -g sha256 \
+	tpm2_quote -Q -c "$work/ak-$alg.ctx" -l sha256:10 -q "$nonce" -g sha256 --scheme "$S" \
 		-m "$here/quote-$alg.attest" -s "$here/quote-$alg.sig"
-	tpm2_checkquote -Q -u "$here/ak-$alg.pem" -m "$here/quote-$alg.attest" -s "$here/quote-$alg.sig" -q "$nonce" -g sha256
+	# RSAPSS: libtpms salts with the largest length the key allows (TPM 2.0 Part 1,
+	# B.7; newer TPMs use the hash length), which the verifier detects
+	# (RSA_PSS_SALTLEN_AUTO); tpm2_checkquote 5.4 with a PEM key expects the
+	# hash length and refuses it, so it checks the other two only.
+	[ $alg = pss ] || tpm2_checkquote -Q -u "$here/ak-$alg.pem" -m "$here/quote-$alg.attest" -s "$here/quote-$alg.sig" -q "$nonce" -g sha256
 	tpm2_flushcontext -t
 done
 
