@@ -2,7 +2,6 @@
 #include "lpguard/core/ima_log.hpp"
 
 #include <algorithm>
-#include <cstring>
 
 #include <openssl/evp.h>
 
@@ -98,7 +97,7 @@ Sha256 ima_template_hash(const ImaEntry &e)
 		return sha256_of({e.template_data});
 	uint8_t name[kNameLenMax + 1] = {};
 	const auto &fname = e.fields.at(1);
-	std::memcpy(name, fname.data(), std::min(fname.size(), kNameLenMax));
+	std::copy_n(fname.begin(), std::min(fname.size(), kNameLenMax), name); // an empty name: no copy
 	return sha256_of({e.fields.at(0), std::span<const uint8_t>(name, sizeof(name))});
 }
 

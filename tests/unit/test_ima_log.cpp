@@ -82,4 +82,7 @@ TEST_CASE("the legacy ima template hashes its name padded to 256 bytes", "[ima_l
 	REQUIRE(log.size() == 1);
 	CHECK(log[0].fields == e.fields);
 	CHECK(ima_template_hash(log[0]) == log[0].template_digest);
+
+	e.fields[1].clear(); // an empty name hashes as 256 zero bytes
+	CHECK(ima_template_hash(e) != h);
 }
