@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 // lp-load attest: the TPM quote, AK, IMA list and lpguard's records for a
 // verifier (cvm-cli attest); --create-ak and --ak-pub manage the AK.
+#include <cstdlib>
 #include <iostream>
 
 #include "lp-load.hpp"
@@ -26,7 +27,15 @@ void setup_attest(CLI::App *sub, Context &ctx)
 		->check(CLI::Range(0, 23));
 	sub->add_option("--tcti", tcti, "The TPM, as a tpm2-tss TCTI string")->capture_default_str();
 	sub->add_option("--ak-handle", handle, "Persistent handle of the attestation key (default 0x81010010)")
-		->check(CLI::Range(0x81000000u, 0x81ffffffu));
+		->type_name("HANDLE")
+		->check(CLI::Validator(
+			[](std::string &s) {
+				char *end = nullptr;
+				unsigned long v = std::strtoul(s.c_str(), &end, 0);
+				bool ok = !s.empty() && *end == '\0' && v >= 0x81000000ul && v <= 0x81fffffful;
+				return ok ? std::string() : "not a persistent handle 0x81000000..0x81ffffff";
+			},
+			"0x81000000..0x81ffffff"));
 	sub->add_option("--ima-log", ima_log,
 			"IMA's list (default /sys/kernel/security/ima/binary_runtime_measurements_sha256)");
 	add_json_flag(sub, json);
