@@ -13,7 +13,7 @@
 #   make test-kpatch   the kpatch-build part of the end-to-end flow
 #   make test-loadable the loadable form of lpguard on a kernel built without it
 #   make test-kasan    lpguard on a KASAN build of the test kernel
-#   make bench         benchmarks: cvm-cli sign, lp-load's transition wait, lpguard's check
+#   make bench         benchmarks: cvm-cli sign, lp-load's transition wait, lpguard's check, attestation verify
 #   make deb           Debian packages (cvm-cli, lp-load, lpguard-dkms) in build/deb, lintian clean
 
 SHELL := /bin/bash
@@ -214,6 +214,7 @@ bench: build $(SIGN_FILE) test-artifacts
 	LPGUARD_SIGN_FILE=$(SIGN_FILE) $(TOP)/bench/sign-bench.py
 	$(TOP)/bench/lpload-bench.sh
 	$(PYTHON) $(TOP)/bench/lpguard-bench.py
+	$(BIN)/attest-verify-bench 1000
 
 clean:
 	rm -rf $(CMAKE_BUILD) $(CMAKE_ASAN) $(TEST)

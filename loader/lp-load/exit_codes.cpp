@@ -25,6 +25,10 @@ const lpguard::ExitCode kRows[] = {
 	{Kind::locked, 7, "another lp-load holds the lock"},
 	{Kind::not_found, 8, "nothing to act on: no active patch (`disable`), nothing installed (`uninstall`)"},
 	{Kind::cleanup, 9, "the patch is active, but replaced or leftover modules could not be removed"},
+	{Kind::no_tpm, 10, "`attest`: no TPM 2.0, or no attestation key at the handle (`attest --create-ak`)"},
+	{Kind::no_ima, 11, "`attest`: no IMA measurement list (the kernel does not measure)"},
+	{Kind::no_records, 12, "`attest`: IMA holds no lpguard record (no livepatch change since boot, or lpguard "
+			       "does not measure)"},
 };
 
 } // namespace

@@ -64,5 +64,6 @@ void setup_verify(CLI::App *sub, Context &ctx);
 void setup_install(CLI::App *sub, Context &ctx);
 void setup_uninstall(CLI::App *sub, Context &ctx);
 void setup_boot(CLI::App *sub, Context &ctx);
+void setup_attest(CLI::App *sub, Context &ctx);
 
 } // namespace lpload_tool

@@ -19,6 +19,7 @@ const std::vector<Subcommand> kSubcommands = {
 	{"uninstall", "Stop applying the installed patch at boot (the running patch stays; see 'disable')",
 	 setup_uninstall},
 	{"boot", "Apply the installed patch (for the boot unit and initramfs)", setup_boot},
+	{"attest", "A TPM quote of PCR 10 with IMA's list and lpguard's records, for a verifier", setup_attest},
 };
 
 void print_report(lpguard::Json j, lpguard::Kind kind)

@@ -4,6 +4,7 @@
 
     tests/man/check-man.py BINDIR MANDIR
 
+Also every exit code of the tool's "Exit codes:" list is under EXIT STATUS.
 Walks `<tool> --help` and every subcommand's --help (CLI11's "Subcommands:"
 section, recursively), collects the option names (-x, --long) and the
 subcommand names, and checks that each appears in MANDIR/<tool>.<section>.md
@@ -56,7 +57,14 @@ def main():
             if not re.search(rf"(?<![\w-]){re.escape(name)}(?![\w-])", plain):
                 print(f"check-man: {tool} {where}: {name} is in --help but not in docs/man/{page}")
                 missing += 1
-        print(f"check-man: {tool}: {len(found)} subcommands and options, {missing} missing so far")
+        codes = re.findall(r"^  (\d+)  ", section(help_text([os.path.join(bindir, tool)]), "Exit codes"), re.M)
+        exit_status = src.split("# EXIT STATUS", 1)[-1].split("\n# ", 1)[0]
+        for c in codes:
+            if not re.search(rf"^{c}$", exit_status, re.M):
+                print(f"check-man: {tool}: exit code {c} is in --help but not under EXIT STATUS in docs/man/{page}")
+                missing += 1
+        print(f"check-man: {tool}: {len(found)} subcommands and options, {len(codes)} exit codes, "
+              f"{missing} missing so far")
     return 1 if missing else 0
 
 
