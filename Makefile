@@ -15,6 +15,7 @@
 #   make test-kasan    lpguard on a KASAN build of the test kernel
 #   make bench         benchmarks: cvm-cli sign, lp-load's transition wait, lpguard's check, attestation verify
 #   make deb           Debian packages (cvm-cli, lp-load, lpguard-dkms) in build/deb, lintian clean
+#   make test-debian   the packages installed in a Debian 12 guest under systemd (debootstrap image)
 
 SHELL := /bin/bash
 TOP := $(CURDIR)
@@ -42,7 +43,7 @@ TEST_SSH := $(TEST)/ssh
 
 .PHONY: all deps build check format-check format check-asan test test-config test-fuzz fuzz-long test-qemu test-artifacts \
 	kernel kernel-mod payload initramfs test-keys demo test-kernels test-kpatch kernel-kpatch test-loadable payload-mod \
-	kernel-kasan test-kasan image-kernel module bench deb check-man clean distclean
+	kernel-kasan test-kasan image-kernel module bench deb check-man debian-guest test-debian clean distclean
 
 all: build
 
@@ -86,6 +87,14 @@ check-man: build
 # ---- Debian packages (debian/, docs/man/) ----------------------------------
 deb:
 	$(TOP)/scripts/mkdeb.sh $(BUILD)/deb
+
+# The Debian 12 guest: made once, rebuilt when its inputs change.
+debian-guest: $(TEST_SSH)/id_ed25519
+	$(TOP)/scripts/mkdebian-guest.sh $(TEST)/debian-guest.img $(TEST_SSH)
+
+test-debian: test-artifacts deb debian-guest
+	cd $(TOP)/tests/qemu && LPGUARD_TEST_KVER=$(KVER) $(PYTHON) -m pytest -v -p no:cacheprovider \
+		--junitxml=$(TEST)/qemu-debian-results-$(KVER).xml test_debian.py
 
 format-check:
 	@cd $(TOP) && $(CLANG_FORMAT) --dry-run -Werror $(FORMAT_FILES) || \
@@ -148,7 +157,7 @@ test-artifacts: initramfs
 
 test-qemu: test-artifacts
 	cd $(TOP)/tests/qemu && LPGUARD_TEST_KVER=$(KVER) $(PYTHON) -m pytest -v -p no:cacheprovider \
-		--ignore=test_lpguard_loadable.py --ignore=test_lpguard_kasan.py \
+		--ignore=test_lpguard_loadable.py --ignore=test_lpguard_kasan.py --ignore=test_debian.py \
 		--junitxml=$(TEST)/qemu-results-$(KVER).xml .
 
 # The loadable form on a kernel built without lpguard (a second kernel build,

@@ -22,6 +22,8 @@ PACKAGES=(
 	patch patchutils
 	# tests/archive: signs the fake archive's Release with a throwaway key
 	gnupg
+	# make deb: the Debian packages, their man pages (pandoc) and lintian; the Debian test guest (debootstrap)
+	debhelper dh-dkms dkms dpkg-dev fakeroot lintian pandoc debootstrap
 )
 BACKPORTS=(libcatch2-dev)
 BPO_LIST=/etc/apt/sources.list.d/lpguard-bookworm-backports.sources
