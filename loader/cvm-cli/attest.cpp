@@ -389,8 +389,7 @@ AttestResult attest_guest(const AttestRequest &req, const ProviderTarget &t, Att
 		for (const auto &a : transport->close())
 			ctx.commands.push_back(lpguard::shell_join(a));
 		AttestResult res;
-		res.json = {{"provider", t.provider}, {"target", t.target}, {"nonce", ctx.nonce}, {"dry_run", true},
-			    {"commands", ctx.commands}, {"exit_code", 0}, {"message", "dry run: nothing was run"}};
+		res.json = {{"provider", t.provider}, {"target", t.target}, {"nonce", ctx.nonce}, {"dry_run", true}, {"commands", ctx.commands}, {"exit_code", 0}, {"message", "dry run: nothing was run"}};
 		if (out == AttestOutput::json)
 			lpguard::print_json(std::cout, res.json);
 		else if (out != AttestOutput::json_value)
@@ -406,8 +405,7 @@ AttestResult attest_guest(const AttestRequest &req, const ProviderTarget &t, Att
 	auto fail = [&](Kind k, const std::string &msg) {
 		AttestResult res;
 		res.kind = k;
-		res.json = {{"provider", t.provider}, {"target", t.target}, {"nonce", ctx.nonce}, {"dry_run", false},
-			    {"commands", ctx.commands}, {"verdict", nullptr}, {"exit_code", exit_code(k)}, {"message", msg}};
+		res.json = {{"provider", t.provider}, {"target", t.target}, {"nonce", ctx.nonce}, {"dry_run", false}, {"commands", ctx.commands}, {"verdict", nullptr}, {"exit_code", exit_code(k)}, {"message", msg}};
 		if (out == AttestOutput::json)
 			lpguard::print_json(std::cout, res.json);
 		else if (out != AttestOutput::json_value)
@@ -419,8 +417,7 @@ AttestResult attest_guest(const AttestRequest &req, const ProviderTarget &t, Att
 		ctx.commands.push_back(lpguard::shell_join(a));
 		if (int rc = lpguard::run_command(a, nullptr, true); rc != 0) {
 			opened = false;
-			return fail(Kind::remote, "cannot connect to the guest: `" + a[0] + "` exited with " + std::to_string(rc) +
-						  " (check the target, credentials and that the VM is running)");
+			return fail(Kind::remote, "cannot connect to the guest: `" + a[0] + "` exited with " + std::to_string(rc) + " (check the target, credentials and that the VM is running)");
 		}
 	}
 	std::string text;

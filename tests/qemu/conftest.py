@@ -40,10 +40,11 @@ def accel():
     return vmlib.probe_accel(kernel, initrd, os.path.join(BUILD, "test", "qemu-accel"))
 
 
-def make_vm(variant="", append="", disk=None, name="guest", mem="512M"):
+def make_vm(variant="", append="", disk=None, name="guest", mem="512M", tpm=True):
+    """tpm=False: no swtpm, the guest has no TPM."""
     kernel, initrd = artifacts(variant)
     return vmlib.VM(kernel=kernel, initrd=initrd, ssh_dir=SSH_DIR, append=append, disk=disk, mem=mem,
-                    accel=accel(), name=name,
+                    accel=accel(), name=name, tpm=tpm,
                     workdir=os.path.join(BUILD, "test", "vms", f"{name}-{os.getpid()}"))
 
 

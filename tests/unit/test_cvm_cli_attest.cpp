@@ -291,13 +291,11 @@ TEST_CASE("attest verify: saved evidence, and each forgery refused with its own 
 	// --expect with a module that is not the active one.
 	write_bytes(dir / "x.ko", build_module("lpg_x", true, "6.12.0 SMP ").bytes);
 	const auto &k = test_keys("rsa");
-	auto x = verify(ev, "--expect " + shell_quote((dir / "x.ko").string()) + " --key " + shell_quote(k.key.string()) +
-				    " --cert " + shell_quote(k.crt.string()));
+	auto x = verify(ev, "--expect " + shell_quote((dir / "x.ko").string()) + " --key " + shell_quote(k.key.string()) + " --cert " + shell_quote(k.crt.string()));
 	CHECK(x.rc == code(Kind::attest_not_expected));
 	// An unsigned module with an ECDSA key can never match: refused as such.
 	const auto &e = test_keys("ecdsa");
-	auto ec = verify(ev, "--expect " + shell_quote((dir / "x.ko").string()) + " --key " + shell_quote(e.key.string()) +
-				     " --cert " + shell_quote(e.crt.string()));
+	auto ec = verify(ev, "--expect " + shell_quote((dir / "x.ko").string()) + " --key " + shell_quote(e.key.string()) + " --cert " + shell_quote(e.crt.string()));
 	CHECK(ec.rc == code(Kind::usage));
 	CHECK_THAT(ec.err, ContainsSubstring("ECDSA signatures are randomised"));
 }
