@@ -294,7 +294,7 @@ TEST_CASE("attest verify: saved evidence, and each forgery refused with its own 
 	auto x = verify(ev, "--expect " + shell_quote((dir / "x.ko").string()) + " --key " + shell_quote(k.key.string()) + " --cert " + shell_quote(k.crt.string()));
 	CHECK(x.rc == code(Kind::attest_not_expected));
 	// An unsigned module with an ECDSA key can never match: refused as such.
-	const auto &e = test_keys("ecdsa");
+	const auto &e = test_keys("ec");
 	auto ec = verify(ev, "--expect " + shell_quote((dir / "x.ko").string()) + " --key " + shell_quote(e.key.string()) + " --cert " + shell_quote(e.crt.string()));
 	CHECK(ec.rc == code(Kind::usage));
 	CHECK_THAT(ec.err, ContainsSubstring("ECDSA signatures are randomised"));
