@@ -40,7 +40,7 @@ TEST_KEYS_ECDSA := $(TEST)/keys-ecdsa
 TEST_SSH := $(TEST)/ssh
 
 .PHONY: all deps build check format-check format check-asan test test-config test-fuzz fuzz-long test-qemu test-artifacts \
-	kernel kernel-mod payload initramfs test-keys demo test-kernels test-kpatch kernel-kpatch test-loadable payload-mod \
+	kernel kernel-mod payload initramfs preflight-kit test-keys demo test-kernels test-kpatch kernel-kpatch test-loadable payload-mod \
 	kernel-kasan test-kasan image-kernel module bench clean distclean
 
 all: build
@@ -134,7 +134,12 @@ payload: kernel
 initramfs: payload build $(TEST_SSH)/id_ed25519
 	$(TOP)/scripts/mkinitramfs.sh $(TEST)/$(KVER)/initramfs.cpio.gz $(TEST_SSH) $(TEST)/$(KVER)/payload
 
-test-artifacts: initramfs
+# The patch kit of the test kernel, for cvm-cli preflight (tests/qemu/test_preflight.py):
+# its bzImage and a preflight guest with this tree's lp-load; no kernel build of its own.
+preflight-kit: payload build
+	LP_LOAD=$(BIN)/lp-load $(TOP)/scripts/mkpatchkit.sh $(KOUT) $(TEST)/$(KVER)/patch-kit
+
+test-artifacts: initramfs preflight-kit
 
 test-qemu: test-artifacts
 	cd $(TOP)/tests/qemu && LPGUARD_TEST_KVER=$(KVER) $(PYTHON) -m pytest -v -p no:cacheprovider \

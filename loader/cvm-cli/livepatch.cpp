@@ -29,6 +29,8 @@ struct Common {
 	double timeout = 0;
 	bool dry_run = false, json = false;
 	KitCheckOptions kit;
+	std::string preflight_kit; // --preflight DIR
+	PreflightOptions preflight;
 };
 
 using TransportFactory = std::function<std::unique_ptr<lpguard::Transport>(const std::filesystem::path &tmp)>;
@@ -75,6 +77,13 @@ void add_common(CLI::App *cmd, Common &c, const char *target_help)
 	cmd->add_option("--timeout", c.timeout, "Transition timeout passed to lp-load apply (seconds)")
 		->check(CLI::PositiveNumber);
 	add_kit_options(cmd, c.kit);
+	auto *pf = cmd->add_option("--preflight", c.preflight_kit,
+				   "Patch kit whose kernel the signed patch is tried on under QEMU first (cvm-cli "
+				   "preflight); nothing reaches the VM when it fails")
+			   ->type_name("DIR");
+	add_preflight_options(cmd, c.preflight);
+	for (const char *name : {"--smoke", "--vm-timeout", "--accel"})
+		cmd->get_option(name)->needs(pf);
 	cmd->add_flag("--dry-run", c.dry_run, "Sign locally and print the exact commands without running them");
 	cmd->add_flag("--json", c.json, "Print the outcome as JSON (schema in docs/cvm-cli.md)");
 }
@@ -82,11 +91,15 @@ void add_common(CLI::App *cmd, Common &c, const char *target_help)
 void run_livepatch(const Common &c, const std::string &provider, const TransportFactory &make)
 {
 	auto image = lpguard::ModuleImage::from_file(c.patch);
-	if (!image.is_livepatch())
-		throw lpguard::Error("refusing " + c.patch, "it is not a livepatch: no livepatch= tag in .modinfo, module \"" + image.name + "\" would load as an ordinary module",
-				     "build it as a livepatch with kpatch-build, or add MODULE_INFO(livepatch, \"Y\")",
-				     lpguard::Kind::refused);
-	check_against_kit(c.kit, image, c.patch);
+	require_livepatch(image, c.patch);
+	// --preflight DIR is a patch kit too: without --kit, the patch is checked against it.
+	auto kit_check = c.kit;
+	if (kit_check.kit.empty())
+		kit_check.kit = c.preflight_kit;
+	check_against_kit(kit_check, image, c.patch);
+	std::optional<lpguard::PatchKit> preflight_kit;
+	if (!c.preflight_kit.empty())
+		preflight_kit = lpguard::PatchKit::load(c.preflight_kit);
 	auto key = lpguard::SigningKey::load(c.key, c.cert);
 	TempDir tmp;
 	auto transport = make(tmp.path());
@@ -113,6 +126,31 @@ void run_livepatch(const Common &c, const std::string &provider, const Transport
 				     lpguard::Kind::internal);
 	std::string sha = lpguard::hex(md, md_len);
 
+	const nlohmann::json patch_json = {
+		{"path", c.patch}, {"name", image.name}, {"vermagic", image.vermagic}, {"sha256_signed", sha}};
+
+	// The trial on the kit's kernel, before any transport command runs.
+	nlohmann::json preflight_report = nullptr;
+	if (preflight_kit) {
+		auto o = c.preflight;
+		o.patch = c.patch;
+		o.transition_timeout = c.timeout;
+		auto r = preflight(o, *preflight_kit, lpguard::ModuleImage::from_file(signed_path));
+		preflight_report = r.report;
+		preflight_report["exit_code"] = exit_code(r.kind);
+		if (r.kind != lpguard::Kind::ok) {
+			if (c.json) {
+				nlohmann::json j = {{"provider", provider}, {"target", c.target}, {"patch", patch_json}, {"dry_run", c.dry_run}, {"preflight", preflight_report}, {"exit_code", exit_code(r.kind)}, {"message", r.message}};
+				lpguard::print_json(std::cout, j);
+			} else {
+				std::cerr << "cvm-cli: " << r.message << "\n";
+			}
+			outcome() = r.kind;
+			return;
+		}
+		std::cerr << "cvm-cli: " << r.message << "\n";
+	}
+
 	lpguard::DeployRequest req;
 	req.signed_module = signed_path;
 	req.module_name = image.name;
@@ -135,8 +173,9 @@ void run_livepatch(const Common &c, const std::string &provider, const Transport
 			cmds.push_back(line);
 		nlohmann::json j = {{"provider", provider},
 				    {"target", c.target},
-				    {"patch", {{"path", c.patch}, {"name", image.name}, {"vermagic", image.vermagic}, {"sha256_signed", sha}}},
+				    {"patch", patch_json},
 				    {"dry_run", c.dry_run},
+				    {"preflight", preflight_report},
 				    {"commands", cmds},
 				    {"guest_release", res.guest_release.empty() ? nlohmann::json(nullptr) : nlohmann::json(res.guest_release)},
 				    {"guest_status", res.guest_status},

@@ -32,6 +32,7 @@ const Command kCommands[] = {
 	{"verify", cvmcli::add_verify_command},
 	{"inspect", cvmcli::add_inspect_command},
 	{"livepatch", cvmcli::add_livepatch_command},
+	{"preflight", cvmcli::add_preflight_command},
 };
 
 } // namespace
