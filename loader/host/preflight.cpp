@@ -286,7 +286,7 @@ PreflightVerdict judge_preflight(const GuestReport &report, const std::string &c
 	auto findings = scan_kernel_log(complete ? dmesg->text : console, apply_mark);
 	Json jf = Json::array();
 	for (const auto &f : findings)
-		jf.push_back({{"kind", f.kind}, {"line", printable(f.line)}, {"before_patch", f.before_patch}});
+		jf.push_back({{"kind", f.kind}, {"line", json_text(f.line)}, {"before_patch", f.before_patch}});
 	j["findings"] = jf;
 
 	// lp-load apply's JSON.
@@ -336,7 +336,7 @@ PreflightVerdict judge_preflight(const GuestReport &report, const std::string &c
 	j["patched"] = mine;
 
 	auto smoke = report.find("smoke");
-	j["smoke"] = smoke ? Json{{"exit", smoke->rc ? Json(*smoke->rc) : Json(nullptr)}, {"output", printable(smoke->text)}}
+	j["smoke"] = smoke ? Json{{"exit", smoke->rc ? Json(*smoke->rc) : Json(nullptr)}, {"output", json_text(smoke->text)}}
 			   : Json(nullptr);
 
 	// The first problem, most telling first.
@@ -551,6 +551,7 @@ Trial boot(const Argv &base, const std::string &accel, const std::filesystem::pa
 		}
 		auto sec = rep.last_section();
 		phase = !rep.started				  ? "booting the kit's kernel (" + accel + ")"
+			: sec == "release" || sec == "taint-boot" ? "guest started"
 			: sec == "apply" || sec == "apply-stderr" ? "applying the patch with lp-load"
 			: sec == "smoke"			  ? "running the smoke command"
 								  : "collecting the kernel log";
