@@ -13,7 +13,9 @@
 #   make test-kpatch   the kpatch-build part of the end-to-end flow
 #   make test-loadable the loadable form of lpguard on a kernel built without it
 #   make test-kasan    lpguard on a KASAN build of the test kernel
-#   make bench         benchmarks: cvm-cli sign, lp-load's transition wait, lpguard's check
+#   make bench         benchmarks: cvm-cli sign, lp-load's transition wait, lpguard's check, attestation verify
+#   make deb           Debian packages (cvm-cli, lp-load, lpguard-dkms) in build/deb, lintian clean
+#   make test-debian   the packages installed in a Debian 12 guest under systemd (debootstrap image)
 
 SHELL := /bin/bash
 TOP := $(CURDIR)
@@ -41,7 +43,7 @@ TEST_SSH := $(TEST)/ssh
 
 .PHONY: all deps build check format-check format check-asan test test-config test-fuzz fuzz-long test-qemu test-artifacts \
 	kernel kernel-mod payload initramfs preflight-kit test-keys demo test-kernels test-kpatch kernel-kpatch test-loadable payload-mod \
-	kernel-kasan test-kasan image-kernel module bench clean distclean
+	kernel-kasan test-kasan image-kernel module bench deb check-man debian-guest test-debian clean distclean
 
 all: build
 
@@ -66,7 +68,7 @@ $(SIGN_FILE): $(KSRC)/Makefile
 	mkdir -p $(dir $@)
 	gcc -O2 -Wno-deprecated-declarations -I$(KSRC)/scripts -o $@ $(KSRC)/scripts/sign-file.c -lcrypto
 
-check: build $(SIGN_FILE) format-check
+check: build $(SIGN_FILE) format-check check-man
 	LPGUARD_SIGN_FILE=$(SIGN_FILE) $(BIN)/unit-tests
 	$(TOP)/tests/config/test-check-config.sh
 	$(TOP)/tests/config/test-readiness.sh
@@ -78,6 +80,22 @@ check: build $(SIGN_FILE) format-check
 CLANG_FORMAT ?= clang-format-14
 FORMAT_FILES = $(shell cd $(TOP) && git ls-files 'loader/*.cpp' 'loader/*.hpp' 'tests/unit/*.cpp' \
 	'tests/unit/*.hpp' 'tests/fuzz/*.cpp' 'bench/*.cpp')
+# Every subcommand and option in --help is in the man page (docs/man/).
+check-man: build
+	$(PYTHON) $(TOP)/tests/man/check-man.py $(BIN) $(TOP)/docs/man
+
+# ---- Debian packages (debian/, docs/man/) ----------------------------------
+deb:
+	$(TOP)/scripts/mkdeb.sh $(BUILD)/deb
+
+# The Debian 12 guest: made once, rebuilt when its inputs change.
+debian-guest: $(TEST_SSH)/id_ed25519
+	$(TOP)/scripts/mkdebian-guest.sh $(TEST)/debian-guest.img $(TEST_SSH)
+
+test-debian: test-artifacts deb debian-guest
+	cd $(TOP)/tests/qemu && LPGUARD_TEST_KVER=$(KVER) $(PYTHON) -m pytest -v -p no:cacheprovider \
+		--junitxml=$(TEST)/qemu-debian-results-$(KVER).xml test_debian.py
+
 format-check:
 	@cd $(TOP) && $(CLANG_FORMAT) --dry-run -Werror $(FORMAT_FILES) || \
 		{ echo "format-check: C++ differs from .clang-format: run 'make format' and review the change" >&2; exit 1; }
@@ -128,7 +146,8 @@ $(TEST_SSH)/id_ed25519:
 	ssh-keygen -q -t ed25519 -N '' -C 'lpguard test client' -f $(TEST_SSH)/id_ed25519
 	ssh-keygen -q -t ed25519 -N '' -C 'lpguard test guest host key' -f $(TEST_SSH)/ssh_host_ed25519_key
 
-payload: kernel
+# mkpayload.sh signs the generation test patches with cvm-cli.
+payload: kernel build
 	$(TOP)/scripts/mkpayload.sh $(KOUT) $(TEST)/$(KVER)/payload $(TEST_KEYS) $(TEST_KEYS_OTHER)
 
 initramfs: payload build $(TEST_SSH)/id_ed25519
@@ -143,12 +162,12 @@ test-artifacts: initramfs preflight-kit
 
 test-qemu: test-artifacts
 	cd $(TOP)/tests/qemu && LPGUARD_TEST_KVER=$(KVER) $(PYTHON) -m pytest -v -p no:cacheprovider \
-		--ignore=test_lpguard_loadable.py --ignore=test_lpguard_kasan.py \
+		--ignore=test_lpguard_loadable.py --ignore=test_lpguard_kasan.py --ignore=test_debian.py \
 		--junitxml=$(TEST)/qemu-results-$(KVER).xml .
 
 # The loadable form on a kernel built without lpguard (a second kernel build,
 # about 5 minutes more on 2 cores).
-payload-mod: kernel-mod
+payload-mod: kernel-mod build
 	$(TOP)/scripts/mkpayload.sh $(KOUT_MOD) $(TEST)/$(KVER)-mod/payload $(TEST_KEYS) $(TEST_KEYS_OTHER) --loadable
 
 test-loadable: payload-mod build $(TEST_SSH)/id_ed25519
@@ -209,6 +228,7 @@ bench: build $(SIGN_FILE) test-artifacts
 	LPGUARD_SIGN_FILE=$(SIGN_FILE) $(TOP)/bench/sign-bench.py
 	$(TOP)/bench/lpload-bench.sh
 	$(PYTHON) $(TOP)/bench/lpguard-bench.py
+	$(BIN)/attest-verify-bench 1000
 
 clean:
 	rm -rf $(CMAKE_BUILD) $(CMAKE_ASAN) $(TEST)

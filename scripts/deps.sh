@@ -8,6 +8,8 @@ PACKAGES=(
 	# C++ build
 	build-essential g++ cmake pkg-config make git
 	libssl-dev openssl libkmod-dev kmod libcli11-dev nlohmann-json3-dev
+	# lp-load attest: tpm2-tss (ESYS, MU, TCTI loader; the device and swtpm TCTIs come with it)
+	libtss2-dev
 	# fuzzing (libFuzzer comes with clang's runtime)
 	clang libclang-rt-14-dev
 	# kernel build (linux-config-6.12: Debian's own configurations, for the image configuration test)
@@ -20,6 +22,8 @@ PACKAGES=(
 	patch patchutils
 	# tests/archive: signs the fake archive's Release with a throwaway key
 	gnupg
+	# make deb: the Debian packages, their man pages (pandoc) and lintian; the Debian test guest (debootstrap)
+	debhelper dh-dkms dkms dpkg-dev fakeroot lintian pandoc debootstrap
 )
 BACKPORTS=(libcatch2-dev)
 BPO_LIST=/etc/apt/sources.list.d/lpguard-bookworm-backports.sources

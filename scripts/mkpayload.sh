@@ -16,6 +16,8 @@
 #   OUT/opt/lpguard-tests/<mod>.gen<N>.lp.ko  with lpguard.generation=N, livepatch key
 #   OUT/lib/lpguard/lpguard.ko               with --loadable: kmod/ built as a module, build key
 # Signing uses the kernel tree's own scripts/sign-file: an independent oracle.
+# The generation files are written by `cvm-cli sign --generation N` (CVM_CLI,
+# default build/bin/cvm-cli from `make build`): the QEMU tests load them.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(dirname "$here")
@@ -23,6 +25,8 @@ kout=$(realpath "$1") out=$(realpath -m "$2") keys=$(realpath "$3") other=$(real
 loadable=${5:-}
 signfile="$kout/scripts/sign-file"
 [ -x "$signfile" ] || { echo "mkpayload: $signfile missing: build the kernel first (make kernel)" >&2; exit 1; }
+cvm_cli=${CVM_CLI:-$top/build/bin/cvm-cli}
+[ -x "$cvm_cli" ] || { echo "mkpayload: $cvm_cli missing: build the tools first (make build)" >&2; exit 1; }
 work="$out.work"
 rm -rf "$out" && mkdir -p "$out/opt/lpguard-tests" "$work"
 
@@ -100,9 +104,8 @@ set_modinfo "$out/opt/lpguard-tests/lpg_replace_a.ko" "$out/opt/lpguard-tests/na
 # Generations: <m>.gen<N>.lp.ko carries lpguard.generation=N, signed.
 for mg in lpg_replace_a:1 lpg_replace_b:2 lpg_replace_a:3 lpg_busy:4 lpg_replace_b:4; do
 	m=${mg%:*} g=${mg#*:} t="$out/opt/lpguard-tests/$m"
-	set_modinfo "$t.ko" "$t.gen$g.ko" lpguard.generation "$g"
-	sign "$keys/livepatch.key" "$keys/livepatch.der" "$t.gen$g.ko" "$t.gen$g.lp.ko"
-	rm -f "$t.gen$g.ko"
+	"$cvm_cli" sign --key "$keys/livepatch.key" --cert "$keys/livepatch.der" --generation "$g" \
+		-o "$t.gen$g.lp.ko" "$t.ko" >/dev/null
 done
 
 if [ "$loadable" = --loadable ]; then

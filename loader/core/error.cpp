@@ -24,6 +24,9 @@ const char *to_string(Kind k)
 	case Kind::revert_failed: return "revert-failed";
 	case Kind::not_found: return "not-found";
 	case Kind::cleanup: return "cleanup";
+	case Kind::no_tpm: return "no-tpm";
+	case Kind::no_ima: return "no-ima";
+	case Kind::no_records: return "no-records";
 	}
 	return "internal";
 }

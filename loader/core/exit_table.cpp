@@ -1,8 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 #include "lpguard/core/exit_table.hpp"
 
-#include <algorithm>
-
 namespace lpguard {
 
 int exit_code_for(ExitTable table, Kind kind)
@@ -37,13 +35,9 @@ template <typename Emit> void each_code(ExitTable table, Emit emit)
 std::string exit_codes_help(ExitTable table)
 {
 	std::string s = "Exit codes:\n";
-	std::size_t width = 1; // the codes right-aligned
-	for (const auto &row : table)
-		width = std::max(width, std::to_string(row.code).size());
 	each_code(table, [&](int code, const std::string &, std::string meaning) {
 		std::erase(meaning, '`');
-		auto c = std::to_string(code);
-		s += std::string(2 + width - c.size(), ' ') + c + "  " + meaning + "\n";
+		s += "  " + std::to_string(code) + "  " + meaning + "\n";
 	});
 	return s;
 }

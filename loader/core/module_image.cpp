@@ -158,13 +158,14 @@ std::vector<ElfSection> parse_elf_sections(std::span<const uint8_t> elf)
 
 	struct Raw {
 		uint32_t name, type;
-		uint64_t off, size;
+		uint64_t off, size, align;
+		std::size_t header;
 	};
 	std::vector<Raw> raw(shnum);
 	for (uint16_t i = 0; i < shnum; i++) {
 		std::size_t h = shoff + std::size_t(i) * kShdrSize;
 		raw[i] = {r.get<uint32_t>(h), r.get<uint32_t>(h + 4), r.get<uint64_t>(h + 24),
-			  r.get<uint64_t>(h + 32)};
+			  r.get<uint64_t>(h + 32), r.get<uint64_t>(h + 48), h};
 		if (raw[i].type != kShtNull && raw[i].type != kShtNobits && i != 0 &&
 		    !in_bounds(raw[i].off, raw[i].size, elf.size()))
 			malformed("section " + std::to_string(i) + " (offset " + std::to_string(raw[i].off) +
@@ -186,6 +187,8 @@ std::vector<ElfSection> parse_elf_sections(std::span<const uint8_t> elf)
 		s.type = raw[i].type;
 		s.offset = raw[i].off;
 		s.size = raw[i].size;
+		s.align = raw[i].align;
+		s.header_offset = raw[i].header;
 		if (raw[i].name >= names.size())
 			malformed("section " + std::to_string(i) + " name offset is outside the name table");
 		auto rest = names.subspan(raw[i].name);
@@ -311,16 +314,15 @@ ModuleImage parse_module_view(std::span<const uint8_t> all)
 	bool have_vermagic = false, have_generation = false;
 	std::optional<std::string> info_name;
 	for (const auto &[k, v] : m.modinfo) {
-		if (k == "lpguard.generation") {
-			// As lpguard parses it: one tag, decimal, no sign, no leading zero, at most 2^32-1.
+		if (k == kGenerationTag) {
+			// As lpguard reads it: one tag at most.
 			if (have_generation)
 				malformed(".modinfo has more than one lpguard.generation= tag");
 			have_generation = true;
-			bool digits = !v.empty() && v.size() <= 10 && !(v[0] == '0' && v.size() > 1) &&
-				v.find_first_not_of("0123456789") == std::string::npos;
-			if (!digits || std::stoull(v) > UINT32_MAX)
+			auto generation = parse_generation(v);
+			if (!generation)
 				malformed(".modinfo lpguard.generation= is not a number 0..4294967295");
-			m.generation = uint32_t(std::stoull(v));
+			m.generation = *generation;
 		} else if (k == "vermagic" && !have_vermagic) {
 			m.vermagic = v;
 			have_vermagic = true;
@@ -348,6 +350,20 @@ ModuleImage parse_module_view(std::span<const uint8_t> all)
 ModuleImage ModuleImage::from_file(const std::filesystem::path &path)
 {
 	return with_path(path, [&] { return from_bytes(read_file(path, "module", Kind::input)); });
+}
+
+std::optional<uint32_t> parse_generation(std::string_view text)
+{
+	bool digits = !text.empty() && text.size() <= 10 && !(text[0] == '0' && text.size() > 1) &&
+		text.find_first_not_of("0123456789") == std::string_view::npos;
+	if (!digits)
+		return std::nullopt;
+	uint64_t v = 0;
+	for (char c : text)
+		v = v * 10 + uint64_t(c - '0');
+	if (v > std::numeric_limits<uint32_t>::max())
+		return std::nullopt;
+	return uint32_t(v);
 }
 
 std::string vermagic_release(const std::string &vermagic)

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 #include "lpguard/core/text.hpp"
 
+#include <openssl/evp.h>
+
 namespace lpguard {
 
 namespace {
@@ -56,6 +58,94 @@ std::string printable(std::string_view s)
 std::string log_escape(std::string_view s)
 {
 	return escape_bytes(s, [](unsigned char c) { return c >= 0x20 && c <= 0x7e && c != '"' && c != '\\'; });
+}
+
+namespace {
+
+int hex_digit(char c, bool upper_ok)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (upper_ok && c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+} // namespace
+
+std::size_t log_unescape_quoted(std::string_view s, std::string *value)
+{
+	const std::size_t n = s.size();
+	std::size_t i = 0;
+	while (i < n && s[i] != '"') {
+		unsigned char c = static_cast<unsigned char>(s[i]);
+		if (c < 0x20 || c > 0x7e)
+			return std::string::npos;
+		if (c != '\\') {
+			value->push_back(char(c));
+			i++;
+			continue;
+		}
+		if (n - i < 4 || s[i + 1] != 'x')
+			return std::string::npos;
+		int hi = hex_digit(s[i + 2], false), lo = hex_digit(s[i + 3], false);
+		if (hi < 0 || lo < 0)
+			return std::string::npos;
+		value->push_back(char(hi << 4 | lo));
+		i += 4;
+	}
+	if (i >= n)
+		return std::string::npos; // no closing quote
+	return i + 1;
+}
+
+std::optional<std::vector<uint8_t>> unhex(std::string_view s)
+{
+	if (s.size() % 2)
+		return std::nullopt;
+	std::vector<uint8_t> out(s.size() / 2);
+	for (std::size_t i = 0; i < out.size(); i++) {
+		int hi = hex_digit(s[2 * i], true), lo = hex_digit(s[2 * i + 1], true);
+		if (hi < 0 || lo < 0)
+			return std::nullopt;
+		out[i] = static_cast<uint8_t>(hi << 4 | lo);
+	}
+	return out;
+}
+
+std::string base64(std::span<const uint8_t> bytes)
+{
+	std::string out(4 * ((bytes.size() + 2) / 3) + 1, '\0'); // and EVP_EncodeBlock's NUL
+	int n = bytes.empty() ? 0
+			      : EVP_EncodeBlock(reinterpret_cast<unsigned char *>(out.data()), bytes.data(),
+						static_cast<int>(bytes.size()));
+	out.resize(static_cast<std::size_t>(n));
+	return out;
+}
+
+std::optional<std::vector<uint8_t>> unbase64(std::string_view s)
+{
+	if (s.size() % 4 || s.size() > (std::size_t(1) << 30))
+		return std::nullopt;
+	for (std::size_t i = 0; i < s.size(); i++) {
+		char c = s[i];
+		bool alnum = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+		bool pad = c == '=' && i + 2 >= s.size() && (i + 1 == s.size() || s[i + 1] == '=');
+		if (!alnum && c != '+' && c != '/' && !pad)
+			return std::nullopt;
+	}
+	std::vector<uint8_t> out(s.size() / 4 * 3);
+	if (s.empty())
+		return out;
+	int n = EVP_DecodeBlock(out.data(), reinterpret_cast<const unsigned char *>(s.data()),
+				static_cast<int>(s.size()));
+	if (n < 0)
+		return std::nullopt;
+	std::size_t pad = s.size() >= 1 && s.back() == '=' ? (s.size() >= 2 && s[s.size() - 2] == '=' ? 2 : 1) : 0;
+	out.resize(static_cast<std::size_t>(n) - pad);
+	return out;
 }
 
 bool valid_utf8(std::string_view s)

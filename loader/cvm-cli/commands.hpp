@@ -2,6 +2,9 @@
 // cvm-cli subcommands: each file adds one to the application.
 #pragma once
 
+#include <cstdint>
+#include <optional>
+
 #include <CLI/CLI.hpp>
 
 #include "lpguard/core/error.hpp"
@@ -53,5 +56,9 @@ lpguard::Kind &outcome();
 
 // The --hash values: the digests module signatures may use.
 std::vector<std::string> hash_names();
+
+// --generation N: lpguard.generation=N written into .modinfo before signing
+// (sign.cpp). N is what lpguard accepts: 0 to 4294967295.
+void add_generation_option(CLI::App *cmd, std::optional<uint32_t> &generation);
 
 } // namespace cvmcli

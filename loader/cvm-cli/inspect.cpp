@@ -40,7 +40,7 @@ void add_inspect_command(CLI::App &app)
 		bool json = false;
 	};
 	auto o = std::make_shared<Opts>();
-	auto *cmd = app.add_subcommand("inspect", "Show a module's name, vermagic, livepatch tag, size, SHA-256, "
+	auto *cmd = app.add_subcommand("inspect", "Show a module's name, vermagic, livepatch tag, generation, size, SHA-256, "
 						  "signature and whether it verifies");
 	cmd->add_option("--cert", o->certs, "Verify against these certificates (file or directory; repeatable; "
 					    "default keys/livepatch.crt when it exists)");
@@ -73,13 +73,17 @@ void add_inspect_command(CLI::App &app)
 			       {"pkcs7_size", s.pkcs7_der.size()}};
 		}
 		nlohmann::json modinfo = nlohmann::json::array();
-		for (const auto &[k, v] : image.modinfo)
+		bool tagged = false;
+		for (const auto &[k, v] : image.modinfo) {
 			modinfo.push_back({lpguard::json_text(k), lpguard::json_text(v)});
+			tagged |= k == lpguard::kGenerationTag;
+		}
 		nlohmann::json j = {{"path", o->module},
 				    {"name", image.name},
 				    {"vermagic", image.vermagic},
 				    {"release", lpguard::vermagic_release(image.vermagic)},
 				    {"livepatch", lpguard::json_or_null(image.livepatch)},
+				    {"generation", image.generation},
 				    {"size", image.bytes.size()},
 				    {"payload_size", image.payload_size},
 				    {"sha256", image.sha256_hex()},
@@ -95,6 +99,7 @@ void add_inspect_command(CLI::App &app)
 			  << "name:       " << image.name << "\n"
 			  << "vermagic:   " << image.vermagic << "\n"
 			  << "livepatch:  " << (image.livepatch ? "yes (livepatch=" + *image.livepatch + ")" : "no") << "\n"
+			  << "generation: " << image.generation << (tagged ? "" : " (no lpguard.generation= tag)") << "\n"
 			  << "size:       " << image.bytes.size() << " bytes (" << image.payload_size << " signed)\n"
 			  << "sha256:     " << image.sha256_hex() << "\n";
 		if (!image.signature) {

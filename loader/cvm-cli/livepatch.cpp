@@ -14,6 +14,7 @@
 #include "commands.hpp"
 #include "exit_codes.hpp"
 #include "lpguard/core/json.hpp"
+#include "lpguard/core/module_edit.hpp"
 #include "lpguard/core/text.hpp"
 #include "lpguard/host/deploy.hpp"
 #include "lpguard/host/module_sign.hpp"
@@ -26,6 +27,7 @@ namespace {
 
 struct Common {
 	std::string key = kDefaultKey, cert = kDefaultCert, hash = "sha256", target, patch;
+	std::optional<uint32_t> generation;
 	double timeout = 0;
 	bool dry_run = false, json = false;
 	KitCheckOptions kit;
@@ -74,6 +76,7 @@ void add_common(CLI::App *cmd, Common &c, const char *target_help)
 	cmd->add_option("--hash", c.hash, "Signature digest")
 		->check(CLI::IsMember(hash_names()))
 		->capture_default_str();
+	add_generation_option(cmd, c.generation);
 	cmd->add_option("--timeout", c.timeout, "Transition timeout passed to lp-load apply (seconds)")
 		->check(CLI::PositiveNumber);
 	add_kit_options(cmd, c.kit);
@@ -91,6 +94,10 @@ void add_common(CLI::App *cmd, Common &c, const char *target_help)
 void run_livepatch(const Common &c, const std::string &provider, const TransportFactory &make)
 {
 	auto image = lpguard::ModuleImage::from_file(c.patch);
+	if (c.generation)
+		image = lpguard::with_path(c.patch, [&] {
+			return lpguard::ModuleImage::from_bytes(lpguard::with_generation(image.bytes, *c.generation));
+		});
 	require_livepatch(image, c.patch);
 	// --preflight DIR is a patch kit too: without --kit, the patch is checked against it.
 	auto kit_check = c.kit;
@@ -127,7 +134,7 @@ void run_livepatch(const Common &c, const std::string &provider, const Transport
 	std::string sha = lpguard::hex(md, md_len);
 
 	const nlohmann::json patch_json = {
-		{"path", c.patch}, {"name", image.name}, {"vermagic", image.vermagic}, {"sha256_signed", sha}};
+		{"path", c.patch}, {"name", image.name}, {"vermagic", image.vermagic}, {"generation", image.generation}, {"sha256_signed", sha}};
 
 	// The trial on the kit's kernel, before any transport command runs.
 	nlohmann::json preflight_report = nullptr;

@@ -9,43 +9,6 @@ namespace lpguard {
 
 namespace {
 
-int hex_digit(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
-// The quoted value starting after the opening quote at line[i]: decodes it
-// into *value and returns the index after the closing quote, or npos when
-// the value is malformed (see parse_lpguard_log).
-std::size_t decode_quoted(const std::string &line, std::size_t i, std::string *value)
-{
-	const std::size_t n = line.size();
-	while (i < n && line[i] != '"') {
-		unsigned char c = static_cast<unsigned char>(line[i]);
-		if (c < 0x20 || c > 0x7e)
-			return std::string::npos;
-		if (c != '\\') {
-			value->push_back(char(c));
-			i++;
-			continue;
-		}
-		if (n - i < 4 || line[i + 1] != 'x')
-			return std::string::npos;
-		int hi = hex_digit(line[i + 2]), lo = hex_digit(line[i + 3]);
-		if (hi < 0 || lo < 0)
-			return std::string::npos;
-		value->push_back(char(hi << 4 | lo));
-		i += 4;
-	}
-	if (i >= n)
-		return std::string::npos; // no closing quote
-	return i + 1;
-}
-
 // Splits a line into key=value tokens; bare words are returned with an
 // empty key. nullopt when the line is malformed.
 std::optional<std::vector<std::pair<std::string, std::string>>> tokenize(const std::string &line)
@@ -65,9 +28,10 @@ std::optional<std::vector<std::pair<std::string, std::string>>> tokenize(const s
 			key = line.substr(start, i - start);
 			i++;
 			if (i < n && line[i] == '"') {
-				i = decode_quoted(line, i + 1, &value);
-				if (i == std::string::npos)
+				std::size_t end = log_unescape_quoted(std::string_view(line).substr(i + 1), &value);
+				if (end == std::string::npos)
 					return std::nullopt;
+				i += 1 + end;
 			} else {
 				std::size_t vs = i;
 				while (i < n && line[i] != ' ' && line[i] != '\t')

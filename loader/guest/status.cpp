@@ -201,7 +201,8 @@ std::string status_text(const LivepatchSysfs &sys, const LpLoadPaths &paths)
 	out << "installed:   "
 	    << (j["installed"].is_null() ? std::string("none")
 					 : j["installed"]["name"].get<std::string>() + " (" +
-				j["installed"]["path"].get<std::string>() + ")")
+				j["installed"]["path"].get<std::string>() + "), generation " +
+				std::to_string(j["installed"]["generation"].get<uint32_t>()))
 	    << (j["boot_apply"].get<bool>() ? "" : ", boot apply disabled by lp_load.enable=0") << "\n";
 	return out.str();
 }

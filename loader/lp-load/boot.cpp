@@ -30,6 +30,11 @@ void setup_boot(CLI::App *sub, Context &ctx)
 			if (p && p->enabled && !p->transition)
 				return say("already-active", inst->name + " is already active");
 		}
+		try {
+			lpguard::check_installed_generation(*inst);
+		} catch (const lpguard::Error &e) { // an older file than the record
+			return report_refusal(ctx, args.json, {{"command", "boot"}}, e);
+		}
 		args.ko = inst->ko.string();
 		ctx.outcome = run_apply(ctx, args, "boot");
 	});

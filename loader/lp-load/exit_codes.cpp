@@ -17,13 +17,18 @@ const lpguard::ExitCode kRows[] = {
 	{Kind::usage, 2, "bad command line"},
 	{Kind::precheck, 3, "the patch failed a pre-check; the kernel never saw it"},
 	{Kind::refused, 4, "the kernel refused the module (reason printed), or refused before loading (EBUSY, "
-			   "EEXIST); `disable`: lpguard locks the active patch"},
+			   "EEXIST); `disable`: lpguard locks the active patch; `install`, `boot`: a lower generation than "
+			   "the installed patch's"},
 	{Kind::reverted, 5, "the transition timed out; the patch was reverted and removed, the system is as "
 			    "before"},
 	{Kind::revert_failed, 6, "the transition timed out and the revert (or its cleanup) did not finish: act now"},
 	{Kind::locked, 7, "another lp-load holds the lock"},
 	{Kind::not_found, 8, "nothing to act on: no active patch (`disable`), nothing installed (`uninstall`)"},
 	{Kind::cleanup, 9, "the patch is active, but replaced or leftover modules could not be removed"},
+	{Kind::no_tpm, 10, "`attest`: no TPM 2.0, or no attestation key at the handle (`attest --create-ak`)"},
+	{Kind::no_ima, 11, "`attest`: no IMA measurement list (the kernel does not measure)"},
+	{Kind::no_records, 12, "`attest`: IMA holds no lpguard record (no livepatch change since boot, or lpguard "
+			       "does not measure)"},
 };
 
 } // namespace

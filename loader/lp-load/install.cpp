@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 // lp-load install PATCH.ko / lp-load uninstall: the patch applied at boot.
 #include <iostream>
+#include <optional>
 
 #include "lp-load.hpp"
 #include "lpguard/guest/lock_file.hpp"
@@ -28,7 +29,20 @@ void setup_install(CLI::App *sub, Context &ctx)
 					print_message(ctx.outcome, pre.message);
 				return;
 			}
-			auto p = lpguard::install_patch(ctx.paths, ko, pre.name, pre.sha256);
+			std::optional<lpguard::InstalledPatch> installed;
+			try {
+				installed = lpguard::install_patch(ctx.paths, ko, pre.name, pre.sha256);
+			} catch (const lpguard::Error &e) {
+				if (e.kind() != lpguard::Kind::refused)
+					throw;
+				auto old = lpguard::installed_patch(ctx.paths);
+				return report_refusal(ctx, json,
+						      {{"command", "install"},
+						       {"installed", old ? lpguard::to_json(*old) : lpguard::Json(nullptr)},
+						       {"precheck", lpguard::to_json(pre)}},
+						      e);
+			}
+			const auto &p = *installed;
 			ctx.outcome = lpguard::Kind::ok;
 			std::string msg = "installed " + p.name + " as " + p.ko.string() + "; it is applied at boot";
 			if (json && !now)

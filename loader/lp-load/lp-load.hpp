@@ -48,6 +48,10 @@ void print_report(lpguard::Json j, lpguard::Kind kind);
 // The one-line message on stdout (ok) or, as "lp-load: ...", on stderr.
 void print_message(lpguard::Kind kind, const std::string &message);
 
+// A refusal (install, boot): sets ctx.outcome to its kind and prints its
+// message, or with json the report j with "result": "refused" and "message".
+void report_refusal(Context &ctx, bool json, lpguard::Json j, const lpguard::Error &e);
+
 // --timeout S (or --revert-timeout S): positive seconds, default 60.
 void add_seconds_option(CLI::App *sub, const std::string &name, double &seconds, const std::string &help);
 void add_json_flag(CLI::App *sub, bool &json);
@@ -60,5 +64,6 @@ void setup_verify(CLI::App *sub, Context &ctx);
 void setup_install(CLI::App *sub, Context &ctx);
 void setup_uninstall(CLI::App *sub, Context &ctx);
 void setup_boot(CLI::App *sub, Context &ctx);
+void setup_attest(CLI::App *sub, Context &ctx);
 
 } // namespace lpload_tool

@@ -19,6 +19,7 @@ const std::vector<Subcommand> kSubcommands = {
 	{"uninstall", "Stop applying the installed patch at boot (the running patch stays; see 'disable')",
 	 setup_uninstall},
 	{"boot", "Apply the installed patch (for the boot unit and initramfs)", setup_boot},
+	{"attest", "A TPM quote of PCR 10 with IMA's list and lpguard's records, for a verifier", setup_attest},
 };
 
 void print_report(lpguard::Json j, lpguard::Kind kind)
@@ -32,6 +33,16 @@ void print_message(lpguard::Kind kind, const std::string &message)
 		std::cout << message << "\n";
 	else
 		std::cerr << "lp-load: " << message << "\n";
+}
+
+void report_refusal(Context &ctx, bool json, lpguard::Json j, const lpguard::Error &e)
+{
+	ctx.outcome = e.kind();
+	if (!json)
+		return print_message(ctx.outcome, e.what());
+	j["result"] = "refused";
+	j["message"] = e.what();
+	print_report(std::move(j), ctx.outcome);
 }
 
 void add_seconds_option(CLI::App *sub, const std::string &name, double &seconds, const std::string &help)

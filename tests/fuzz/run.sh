@@ -5,7 +5,8 @@
 # each for SECONDS (default 20) on a copy of its seed corpus. Exits non-zero
 # on the first crash, leak or sanitizer report; the reproducer is left in
 # build/fuzz. The targets of the in-kernel parser (kmod/parse.c, built
-# unchanged against tests/fuzz/kshim/) share the corpus of whole images.
+# unchanged against tests/fuzz/kshim/) and module_edit share the corpus of
+# whole images.
 #
 #   tests/fuzz/run.sh [SECONDS]
 set -euo pipefail
@@ -29,7 +30,7 @@ for bin in "$out"/cmake/fuzz/fuzz_*; do
 	work=$out/corpus-$t
 	mkdir -p "$work"
 	case $t in
-	kparse_image | kparse_trailer | kparse_diff) seeds=$top/tests/fuzz/corpus/kparse ;;
+	kparse_image | kparse_trailer | kparse_diff | module_edit) seeds=$top/tests/fuzz/corpus/kparse ;;
 	*) seeds=$top/tests/fuzz/corpus/$t ;;
 	esac
 	[ -d "$seeds" ] || { echo "run.sh: fuzz_$t has no seed corpus $seeds (add a few inputs there)" >&2; exit 1; }

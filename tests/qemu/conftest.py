@@ -49,10 +49,10 @@ def accel():
     return vmlib.probe_accel(kernel, initrd, os.path.join(BUILD, "test", "qemu-accel"))
 
 
-def make_vm(variant="", append="", disk=None, name="guest", mem="512M"):
+def make_vm(variant="", append="", disk=None, name="guest", mem="512M", root_image=None, boot_timeout=120):
     kernel, initrd = artifacts(variant)
     return vmlib.VM(kernel=kernel, initrd=initrd, ssh_dir=SSH_DIR, append=append, disk=disk, mem=mem,
-                    accel=accel(), name=name,
+                    accel=accel(), name=name, root_image=root_image, boot_timeout=boot_timeout,
                     workdir=os.path.join(BUILD, "test", "vms", f"{name}-{os.getpid()}"))
 
 
@@ -85,6 +85,20 @@ def vm_loadable():
 def vm_kasan():
     """The image kernel built with KASAN (make test-kasan)."""
     with make_vm(variant="-kasan", name="kasan", mem="1024M") as v:
+        yield v
+
+
+DEBIAN_IMAGE = os.path.join(BUILD, "test", "debian-guest.img")
+DEB_DIR = os.path.join(BUILD, "deb")
+
+
+@pytest.fixture(scope="module")
+def vm_debian():
+    """The image kernel booting the Debian 12 guest (systemd) from its disk
+    image (`make test-debian`: scripts/mkdebian-guest.sh, `make deb`)."""
+    if not os.path.exists(DEBIAN_IMAGE):
+        pytest.fail(f"missing {DEBIAN_IMAGE}: run 'make test-debian' (it builds the guest image)", pytrace=False)
+    with make_vm(name="debian", root_image=DEBIAN_IMAGE, mem="1024M", boot_timeout=300) as v:
         yield v
 
 

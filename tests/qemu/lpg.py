@@ -18,6 +18,9 @@ CERT = os.path.join(conftest.BUILD, "test", "keys", "livepatch.der")
 # The built-in test kernel embeds both, in this order (Makefile, `kernel`).
 CERT_ECDSA = os.path.join(conftest.BUILD, "test", "keys-ecdsa", "livepatch.der")
 BUILTIN_CERTS = [CERT, CERT_ECDSA]
+CVM_CLI = os.path.join(conftest.BUILD, "bin", "cvm-cli")
+# The unsigned test modules of the guest's payload, on the host.
+PAYLOAD = os.path.join(conftest.BUILD, "test", conftest.KVER, "payload", T.lstrip("/"))
 
 EPERM, EBUSY, EKEYREJECTED = 1, 16, 129
 
@@ -175,3 +178,14 @@ def ima_records(vm):
             fields = dict(re.findall(r'(\w+)=("[^"]*"|\S+)', text))
             recs.append((f[4], {k: v.strip('"') for k, v in fields.items()}))
     return recs
+
+
+def sign_generation(vm, module, generation, tmp_path):
+    """Signs the payload's unsigned @module.ko on the host with `cvm-cli sign
+    --generation @generation` and copies it into the guest; returns its path there."""
+    out = os.path.join(tmp_path, f"{module}.gen{generation}.ko")
+    subprocess.run([CVM_CLI, "sign", "--key", os.path.join(os.path.dirname(CERT), "livepatch.key"),
+                    "--cert", CERT, "--generation", str(generation), "-o", out,
+                    os.path.join(PAYLOAD, f"{module}.ko")], check=True, capture_output=True)
+    vm.copy_in(out, f"/tmp/{module}.gen{generation}.ko")
+    return f"/tmp/{module}.gen{generation}.ko"

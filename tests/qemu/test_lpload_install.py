@@ -1,11 +1,14 @@
 # SPDX-License-Identifier: GPL-2.0
 """lp-load install: the patch survives a reboot (applied by 'lp-load boot'
-from the guest's /init), lp_load.enable=0 skips it, uninstall stops it."""
+from the guest's /init), lp_load.enable=0 skips it, uninstall stops it; an
+installed generation never goes back (install refuses a lower one, boot an
+older file than its record)."""
 import json
 
 import conftest
+from lpg import T, sign_generation
 
-T = "/opt/lpguard-tests"
+LP = "/var/lib/lp-load/patch.ko"
 
 
 def status(vm):
@@ -59,3 +62,54 @@ def test_install_refuses_what_fails_the_prechecks(vm_with_disk):
     assert r.rc == 3, r
     assert r.err.startswith(f"lp-load: {T}/lpg_replace_a.other.ko fails the signature check: ")
     assert vm.run("test -e /var/lib/lp-load/patch.ko").rc != 0
+
+
+def test_install_refuses_a_lower_generation_and_boot_applies_the_installed_one(vm_with_disk, tmp_path):
+    vm = vm_with_disk
+    r = vm.run(f"lp-load install {T}/lpg_replace_b.gen2.lp.ko")
+    assert r.rc == 0, r
+    assert json.loads(vm.run("cat /var/lib/lp-load/patch.json", check=True).out)["generation"] == 2
+    for lower, g in ((f"{T}/lpg_replace_a.gen1.lp.ko", 1), (f"{T}/lpg_replace_a.lp.ko", 0)):
+        r = vm.run(f"lp-load install {lower}")
+        assert r.rc == 4, r
+        assert r.err == (f"lp-load: refusing to install {lower}: its generation {g} is lower than generation 2 "
+                         "of the installed patch lpg_replace_b (install a patch of generation 2 or higher)\n")
+    j = json.loads(vm.run(f"lp-load install --json {T}/lpg_replace_a.gen1.lp.ko").out)
+    assert j["result"] == "refused" and j["exit_code"] == 4
+    assert j["installed"]["name"] == "lpg_replace_b" and j["installed"]["generation"] == 2
+    assert vm.run(f"cmp {T}/lpg_replace_b.gen2.lp.ko {LP}").rc == 0
+    vm.run("sync", check=True)
+
+    # Power-cycle: /init's 'lp-load boot' applies generation 2, and lpguard
+    # reads the generation cvm-cli sign --generation wrote.
+    vm.reboot()
+    s = status(vm)
+    assert s["active"] == "lpg_replace_b"
+    assert s["installed"]["name"] == "lpg_replace_b" and s["installed"]["generation"] == 2
+    assert s["lpguard"]["status"]["generation"] == "2"
+    assert (f"installed:   lpg_replace_b ({LP}), generation 2\n"
+            in vm.run("lp-load status", check=True).out)
+
+    # A higher generation, signed here with the largest one lpguard takes.
+    top = sign_generation(vm, "lpg_replace_a", 4294967295, str(tmp_path))
+    r = vm.run(f"lp-load install --now {top}")
+    assert r.rc == 0, r
+    s = status(vm)
+    assert s["active"] == "lpg_replace_a" and s["installed"]["generation"] == 4294967295
+    assert s["lpguard"]["status"]["generation"] == "4294967295"
+
+
+def test_boot_refuses_an_installed_file_older_than_its_record(vm_with_disk):
+    vm = vm_with_disk
+    assert vm.run(f"lp-load install {T}/lpg_replace_a.gen3.lp.ko").rc == 0
+    vm.run(f"cp {T}/lpg_replace_a.gen1.lp.ko {LP}", check=True)  # swapped behind lp-load's back
+    want = (f"refusing to apply {LP}: its generation 1 is lower than generation 3 recorded when lpg_replace_a "
+            "was installed: the file was replaced since (install a patch of generation 3 or higher with "
+            "lp-load install)")
+    r = vm.run("lp-load boot")
+    assert r.rc == 4, r
+    assert r.err == f"lp-load: {want}\n"
+    j = json.loads(vm.run("lp-load boot --json").out)
+    assert j == {"command": "boot", "result": "refused", "exit_code": 4, "message": want}
+    assert status(vm)["active"] is None
+    assert status(vm)["installed"]["generation"] == 3

@@ -83,7 +83,10 @@ def probe_accel(kernel, initrd, cache):
 
 class VM:
     def __init__(self, kernel, initrd, ssh_dir, append="", disk=None, mem="512M", accel="tcg",
-                 boot_timeout=120, workdir=None, name="guest", tpm=True):
+                 boot_timeout=120, workdir=None, name="guest", tpm=True, root_image=None):
+        """root_image: boot this disk image (the Debian guest) as the root file
+        system instead of the initramfs; the VM writes to a copy of it in its
+        work dir, which survives reboot()."""
         self.kernel, self.initrd, self.ssh_dir = kernel, initrd, ssh_dir
         self.append, self.disk, self.mem, self.accel = append, disk, mem, accel
         self.boot_timeout = boot_timeout
@@ -100,6 +103,11 @@ class VM:
         self.tpm_state = os.path.join(self.workdir, "tpm")
         self._tpm_sock = os.path.join(self.workdir, "swtpm.sock")
         self.swtpm = None
+        self.root = None
+        if root_image:
+            self.root = os.path.join(self.workdir, "root.img")
+            if not os.path.exists(self.root):
+                subprocess.run(["cp", "--sparse=always", root_image, self.root], check=True)
 
     # ---- lifecycle -------------------------------------------------------
     def __enter__(self):
@@ -142,9 +150,12 @@ class VM:
     def start(self):
         self.port = _free_port()
         open(self.console, "w").close()
+        boot = ["-initrd", self.initrd] if not self.root else \
+            ["-drive", f"file={self.root},format=raw,if=virtio"]
+        root = "root=/dev/vda rw " if self.root else ""
         cmd = ["qemu-system-x86_64", "-accel", self.accel, "-cpu", "max", "-smp", "2", "-m", self.mem,
-               "-kernel", self.kernel, "-initrd", self.initrd,
-               "-append", f"console=ttyS0 panic=-1 {self.append}".strip(),
+               "-kernel", self.kernel, *boot,
+               "-append", f"console=ttyS0 panic=-1 {root}{self.append}".strip(),
                "-display", "none", "-monitor", "none", "-serial", f"file:{self.console}",
                "-netdev", f"user,id=n0,hostfwd=tcp:127.0.0.1:{self.port}-:22",
                "-device", "virtio-net-pci,netdev=n0", "-device", "virtio-rng-pci"]
@@ -163,6 +174,10 @@ class VM:
             raise
 
     def _boots(self):
+        # The busybox guest's init says when it is ready; under systemd, count
+        # kernel banners (one per boot) and let ssh decide.
+        if self.root:
+            return self.console_text().count("Linux version ")
         return self.console_text().count("guest-init: ready")
 
     def _wait_ready(self, boots):

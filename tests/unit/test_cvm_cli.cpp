@@ -178,6 +178,56 @@ TEST_CASE("sign, verify and inspect from the command line", "[cli][sign]")
 	      (std::filesystem::perms::owner_read | std::filesystem::perms::owner_write));
 }
 
+TEST_CASE("sign --generation writes lpguard.generation=, inspect shows it", "[cli][sign][generation]")
+{
+	auto d = workdir("generation");
+	const auto &k = test_keys("rsa");
+	write_bytes(d / "lp.ko", build_module("lp_gen").bytes);
+	std::vector<std::string> sign{"sign", "--key", k.key.string(), "--cert", k.crt.string()};
+	auto with = [&](std::vector<std::string> args) {
+		args.insert(args.begin(), sign.begin(), sign.end());
+		return cli(args, d);
+	};
+
+	auto h = cli({"inspect", "lp.ko"}, d);
+	CHECK_THAT(h.out, ContainsSubstring("generation: 0 (no lpguard.generation= tag)\n"));
+	auto s = with({"--generation", "7", "-o", "lp.g7.ko", "lp.ko"});
+	CHECK(s.rc == 0);
+	CHECK_THAT(s.out, EndsWith("), generation 7\n"));
+	CHECK(read_bytes(d / "lp.ko") == build_module("lp_gen").bytes); // input untouched with -o
+	CHECK(cli({"verify", "--cert", k.crt.string(), "lp.g7.ko"}, d).rc == 0);
+	CHECK_THAT(cli({"inspect", "lp.g7.ko"}, d).out, ContainsSubstring("generation: 7\n"));
+	auto j = nlohmann::json::parse(cli({"inspect", "--json", "lp.g7.ko"}, d).out);
+	CHECK(j["generation"] == 7);
+
+	// In place over a signed module: the tag and the signature are replaced.
+	auto again = with({"--generation", "4294967295", "lp.g7.ko"});
+	CHECK(again.rc == 0);
+	CHECK_THAT(again.out, EndsWith(", generation 4294967295, previous signature replaced\n"));
+	auto img = ModuleImage::from_file(d / "lp.g7.ko");
+	CHECK(img.generation == 4294967295u);
+	CHECK(std::count_if(img.modinfo.begin(), img.modinfo.end(),
+			    [](const auto &kv) { return kv.first == "lpguard.generation"; }) == 1);
+	// Without --generation, sign keeps the tag there is.
+	CHECK(with({"lp.g7.ko"}).rc == 0);
+	CHECK(ModuleImage::from_file(d / "lp.g7.ko").generation == 4294967295u);
+
+	for (const char *bad : {"-1", "01", "4294967296", "1e3", "0x10", "seven", ""}) {
+		auto r = with({"--generation", bad, "lp.ko"});
+		INFO(bad << " -> " << r.err);
+		CHECK(r.rc == cvmcli::exit_code(Kind::usage));
+		CHECK(r.err_lines() == 1);
+		CHECK_THAT(r.err, StartsWith("cvm-cli: invalid command line: --generation: "));
+	}
+	auto no_modinfo = build_elf({{".gnu.linkonce.this_module", 1, this_module_bytes("m")}}).bytes;
+	write_bytes(d / "nomodinfo.ko", no_modinfo);
+	auto r = with({"--generation", "1", "nomodinfo.ko"});
+	CHECK(r.rc == cvmcli::exit_code(Kind::input));
+	CHECK(r.err == "cvm-cli: cannot set the generation of module nomodinfo.ko: it has no .modinfo section, so it is "
+		       "not a kernel module (pass the .ko built by kpatch-build or the kernel's build system)\n");
+	CHECK(read_bytes(d / "nomodinfo.ko") == no_modinfo);
+}
+
 TEST_CASE("livepatch refuses what it must refuse before touching the network", "[cli][livepatch]")
 {
 	auto d = workdir("livepatch");
@@ -254,7 +304,18 @@ TEST_CASE("livepatch --dry-run prints every command, quoted, without running any
 	CHECK(js["dry_run"] == true);
 	CHECK(js["commands"].size() == 7);
 	CHECK(js["patch"]["name"] == "lp_x");
+	CHECK(js["patch"]["generation"] == 0);
 	CHECK(js["exit_code"] == 0);
+
+	// --generation: the uploaded patch carries it (sha256_signed is of the edited module).
+	auto g = cli({"livepatch", "ssh", "root@h", "lp.ko", "--dry-run", "--json", "--generation", "12", "--key",
+		      k.key.string(), "--cert", k.crt.string()},
+		     d, "PATH=/nonexistent");
+	REQUIRE(g.rc == 0);
+	auto gs = nlohmann::json::parse(g.out);
+	CHECK(gs["patch"]["generation"] == 12);
+	CHECK(gs["patch"]["sha256_signed"] != js["patch"]["sha256_signed"]);
+	CHECK(read_bytes(d / "lp.ko") == build_module("lp_x").bytes);
 }
 
 TEST_CASE("inspect shows the compilers of .comment", "[cli][comment]")

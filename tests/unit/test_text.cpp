@@ -49,3 +49,24 @@ TEST_CASE("an error names its path once", "[error]")
 	e.add_path("/y", " in ");
 	CHECK(std::string(e.what()) == "cannot read module /x: No such file or directory");
 }
+
+TEST_CASE("unhex, base64 and log_unescape_quoted", "[text]")
+{
+	CHECK(unhex("00aBff") == std::vector<uint8_t>{0x00, 0xab, 0xff});
+	CHECK_FALSE(unhex("abc"));
+	CHECK_FALSE(unhex("zz"));
+	for (std::string s : {"", "a", "ab", "abc", "abcd"}) {
+		std::vector<uint8_t> b(s.begin(), s.end());
+		CHECK(unbase64(base64(b)) == b);
+	}
+	CHECK(base64(std::vector<uint8_t>{'a', 'b'}) == "YWI=");
+	CHECK_FALSE(unbase64("YWI"));
+	CHECK_FALSE(unbase64("Y=WI"));
+	CHECK_FALSE(unbase64("YW I"));
+	std::string v;
+	CHECK(log_unescape_quoted("a\\x22b\" rest", &v) == 7);
+	CHECK(v == "a\"b");
+	v.clear();
+	CHECK(log_unescape_quoted("a\\x2", &v) == std::string::npos);
+	CHECK(log_unescape_quoted("no end", &v) == std::string::npos);
+}

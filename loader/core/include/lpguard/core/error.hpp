@@ -35,6 +35,10 @@ enum class Kind {
 	revert_failed, // the transition timed out and the revert did not finish
 	not_found,     // nothing to act on
 	cleanup,       // the patch is active but replaced modules could not be removed
+	// What lp-load attest cannot attest without (lpguard/guest/tpm.hpp).
+	no_tpm,	    // no TPM 2.0 (or no attestation key in it)
+	no_ima,	    // no IMA measurement list
+	no_records, // IMA holds no lpguard record
 };
 
 const char *to_string(Kind k); // "ok", "internal", "revert-failed", ...

@@ -72,6 +72,13 @@ struct VerifyResult {
 	std::optional<std::string> signer_subject; // the certificate that verified
 };
 
+// lpguard's generation tag in .modinfo: lpguard.generation=N.
+inline constexpr std::string_view kGenerationTag = "lpguard.generation";
+
+// A generation as lpguard reads it (kmod/parse.c): decimal, no sign, no
+// leading zero, 0 to 4294967295. nullopt for anything else.
+std::optional<uint32_t> parse_generation(std::string_view text);
+
 // The release a module was built for: the first word of its vermagic
 // (words end at a space or a tab).
 std::string vermagic_release(const std::string &vermagic);

@@ -41,6 +41,8 @@ struct ElfSection {
 	uint32_t type = 0;
 	uint64_t offset = 0;
 	uint64_t size = 0;
+	uint64_t align = 0;	       // sh_addralign
+	std::size_t header_offset = 0; // where its section header is in the file
 };
 
 // Parses an ELF64 relocatable object (a kernel module) with bounds checks on

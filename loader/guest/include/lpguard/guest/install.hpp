@@ -4,6 +4,7 @@
 // kernel command line says lp_load.enable=0.
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -27,16 +28,26 @@ struct InstalledPatch {
 	std::string sha256;
 	std::string source;	  // the path it was installed from
 	std::string installed_at; // UTC, ISO 8601
+	uint32_t generation = 0;  // lpguard.generation of the module when it was installed
 	std::filesystem::path ko;
 };
 
-// Copies the module (atomically: temporary file, fsync, rename) and records it.
-// Replaces any earlier installed patch. Throws lpguard::Error.
+// Copies the module (atomically: temporary file, fsync, rename) and records it,
+// with its generation. Replaces any earlier installed patch, but never by one
+// of a lower generation (Error of Kind::refused naming both). Throws lpguard::Error.
 InstalledPatch install_patch(const LpLoadPaths &paths, const std::filesystem::path &ko, const std::string &name,
 			     const std::string &sha256);
 // Removes the installed patch; false when none was installed.
 bool uninstall_patch(const LpLoadPaths &paths);
+// The installed patch, as recorded. A record without a generation (written
+// by an older lp-load) gets the generation of the installed module.
 std::optional<InstalledPatch> installed_patch(const LpLoadPaths &paths);
+
+// Throws Error (Kind::refused) when the installed module is of a lower
+// generation than its record: the file was replaced by an older patch
+// since it was installed. A file that cannot be read as a module passes:
+// the pre-check of the apply refuses it, with the reason.
+void check_installed_generation(const InstalledPatch &p);
 
 // False when the command line carries lp_load.enable=0 (or n/no/off/false);
 // the last occurrence wins, as for kernel parameters.
