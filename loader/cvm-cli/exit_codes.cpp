@@ -21,10 +21,10 @@ const lpguard::ExitCode kRows[] = {
 	{Kind::remote, 7, "ssh/scp/gcloud/az/aws failed or missing, or the upload was corrupted"},
 	{Kind::guest, 8, "lp-load on the guest refused the patch or failed (its message is printed)"},
 	{Kind::output, 9, "cannot write the output file"},
-	{Kind::preflight, 10,
+	{Kind::preflight, 22,
 	 "the patch failed preflight on the patch kit's kernel: WARN, BUG, oops, lockdep report, taint beyond K and O, "
 	 "lp-load refused it, the transition or the smoke command failed"},
-	{Kind::system, 11,
+	{Kind::system, 23,
 	 "preflight could not run to its end: QEMU missing, the trial VM did not boot, hung or its report is incomplete"},
 };
 

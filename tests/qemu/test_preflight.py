@@ -14,7 +14,7 @@ CVM_CLI = os.path.join(conftest.BUILD, "cmake", "bin", "cvm-cli")
 MODS = os.path.join(conftest.BUILD, "test", conftest.KVER, "payload", "opt", "lpguard-tests")
 KEYS = os.path.join(conftest.BUILD, "test", "keys")
 SMOKE = "cat /proc/cmdline"
-EXIT_PREFLIGHT = 10
+EXIT_PREFLIGHT = 22
 
 
 def cvm_cli(*args, env=None, timeout=1200):

@@ -60,7 +60,7 @@ TEST_CASE("cvm-cli --help documents the exit codes", "[cli]")
 	CHECK(r.rc == 0);
 	CHECK_THAT(r.out, ContainsSubstring("Exit codes:"));
 	CHECK_THAT(r.out, ContainsSubstring("8  lp-load on the guest refused"));
-	CHECK_THAT(r.out, ContainsSubstring("10  the patch failed preflight"));
+	CHECK_THAT(r.out, ContainsSubstring("22  the patch failed preflight"));
 	for (const char *sub : {"generate-livepatch-keys", "sign", "verify", "inspect", "livepatch", "preflight"})
 		CHECK_THAT(r.out, ContainsSubstring(sub));
 	auto lp = cli({"livepatch", "--help"}, workdir("help"));
