@@ -13,7 +13,7 @@
 #   make test-kpatch   the kpatch-build part of the end-to-end flow
 #   make test-loadable the loadable form of lpguard on a kernel built without it
 #   make test-kasan    lpguard on a KASAN build of the test kernel
-#   make bench         benchmarks: cvm-cli sign, lp-load's transition wait, lpguard's check, attestation verify
+#   make bench         benchmarks: cvm-cli sign, lp-load's transition wait, lpguard's check, attestation verify and cvm-cli attest
 #   make deb           Debian packages (cvm-cli, lp-load, lpguard-dkms) in build/deb, lintian clean
 #   make test-debian   the packages installed in a Debian 12 guest under systemd (debootstrap image)
 
@@ -229,6 +229,7 @@ bench: build $(SIGN_FILE) test-artifacts
 	$(TOP)/bench/lpload-bench.sh
 	$(PYTHON) $(TOP)/bench/lpguard-bench.py
 	$(BIN)/attest-verify-bench 1000
+	$(TOP)/bench/attest-bench.sh
 
 clean:
 	rm -rf $(CMAKE_BUILD) $(CMAKE_ASAN) $(TEST)

@@ -27,6 +27,15 @@ const char *to_string(Kind k)
 	case Kind::no_tpm: return "no-tpm";
 	case Kind::no_ima: return "no-ima";
 	case Kind::no_records: return "no-records";
+	case Kind::attest_signature: return "attest-signature";
+	case Kind::attest_quote: return "attest-quote";
+	case Kind::attest_nonce: return "attest-nonce";
+	case Kind::attest_pcr_selection: return "attest-pcr-selection";
+	case Kind::attest_pcr_digest: return "attest-pcr-digest";
+	case Kind::attest_ima_log: return "attest-ima-log";
+	case Kind::attest_records: return "attest-records";
+	case Kind::attest_ak_changed: return "attest-ak-changed";
+	case Kind::attest_not_expected: return "attest-not-expected";
 	}
 	return "internal";
 }

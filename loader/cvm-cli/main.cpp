@@ -5,6 +5,7 @@
 #include <iostream>
 #include <string_view>
 
+#include "attest.hpp"
 #include "commands.hpp"
 #include "exit_codes.hpp"
 #include "lpguard/core/error.hpp"
@@ -32,6 +33,7 @@ const Command kCommands[] = {
 	{"verify", cvmcli::add_verify_command},
 	{"inspect", cvmcli::add_inspect_command},
 	{"livepatch", cvmcli::add_livepatch_command},
+	{"attest", cvmcli::add_attest_command},
 	{"preflight", cvmcli::add_preflight_command},
 };
 

@@ -49,10 +49,13 @@ def accel():
     return vmlib.probe_accel(kernel, initrd, os.path.join(BUILD, "test", "qemu-accel"))
 
 
-def make_vm(variant="", append="", disk=None, name="guest", mem="512M", root_image=None, boot_timeout=120):
+def make_vm(variant="", append="", disk=None, name="guest", mem="512M", root_image=None, boot_timeout=120,
+            tpm=True):
+    """tpm=False: no swtpm, the guest has no TPM. root_image: boot that disk
+    (the Debian guest) instead of the initramfs."""
     kernel, initrd = artifacts(variant)
     return vmlib.VM(kernel=kernel, initrd=initrd, ssh_dir=SSH_DIR, append=append, disk=disk, mem=mem,
-                    accel=accel(), name=name, root_image=root_image, boot_timeout=boot_timeout,
+                    accel=accel(), name=name, root_image=root_image, boot_timeout=boot_timeout, tpm=tpm,
                     workdir=os.path.join(BUILD, "test", "vms", f"{name}-{os.getpid()}"))
 
 

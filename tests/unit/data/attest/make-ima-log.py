@@ -7,12 +7,15 @@
 # ima-buf (lpguard's records, as kmod/record.c writes them) and one
 # violation (all-zero digest in the list, 0xff.. extended). With "gap" as
 # argv[2], the record of seq=3 is left out (a list lpguard never writes).
+# LPG_A_SHA / LPG_B_SHA replace the patches' SHA-256 (tests of --expect with
+# real signed modules).
 import hashlib
+import os
 import struct
 import sys
 
-A_SHA = "11" * 32
-B_SHA = "22" * 32
+A_SHA = os.environ.get("LPG_A_SHA", "11" * 32)
+B_SHA = os.environ.get("LPG_B_SHA", "22" * 32)
 KEYID = "3c9d" + "ab" * 18
 RECORDS = [
     ("load", "lpg_a", A_SHA, 1, None),

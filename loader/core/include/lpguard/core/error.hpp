@@ -39,6 +39,16 @@ enum class Kind {
 	no_tpm,	    // no TPM 2.0 (or no attestation key in it)
 	no_ima,	    // no IMA measurement list
 	no_records, // IMA holds no lpguard record
+	// What cvm-cli attest refuses (lpguard/core/attest_verify.hpp: one per check).
+	attest_signature,     // the quote's signature does not verify with the trusted AK
+	attest_quote,	      // TPMS_ATTEST magic or type wrong, or it does not parse
+	attest_nonce,	      // extraData is not the nonce sent
+	attest_pcr_selection, // not PCR 10 of the sha256 bank
+	attest_pcr_digest,    // the replayed IMA log does not give the quoted PCR digest
+	attest_ima_log,	      // the IMA log does not parse, or an entry's data does not hash to its digest
+	attest_records,	      // lpguard's records malformed or out of sequence
+	attest_ak_changed,    // the guest presents another AK than the pinned one
+	attest_not_expected,  // verified, but the active patch is not the expected image
 };
 
 const char *to_string(Kind k); // "ok", "internal", "revert-failed", ...
