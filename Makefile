@@ -42,7 +42,7 @@ TEST_KEYS_ECDSA := $(TEST)/keys-ecdsa
 TEST_SSH := $(TEST)/ssh
 
 .PHONY: all deps build check format-check format check-asan test test-config test-fuzz fuzz-long test-qemu test-artifacts \
-	kernel kernel-mod payload initramfs test-keys demo test-kernels test-kpatch kernel-kpatch test-loadable payload-mod \
+	kernel kernel-mod payload initramfs preflight-kit test-keys demo test-kernels test-kpatch kernel-kpatch test-loadable payload-mod \
 	kernel-kasan test-kasan image-kernel module bench deb check-man debian-guest test-debian clean distclean
 
 all: build
@@ -153,7 +153,12 @@ payload: kernel build
 initramfs: payload build $(TEST_SSH)/id_ed25519
 	$(TOP)/scripts/mkinitramfs.sh $(TEST)/$(KVER)/initramfs.cpio.gz $(TEST_SSH) $(TEST)/$(KVER)/payload
 
-test-artifacts: initramfs
+# The patch kit of the test kernel, for cvm-cli preflight (tests/qemu/test_preflight.py):
+# its bzImage and a preflight guest with this tree's lp-load; no kernel build of its own.
+preflight-kit: payload build
+	LP_LOAD=$(BIN)/lp-load $(TOP)/scripts/mkpatchkit.sh $(KOUT) $(TEST)/$(KVER)/patch-kit
+
+test-artifacts: initramfs preflight-kit
 
 test-qemu: test-artifacts
 	cd $(TOP)/tests/qemu && LPGUARD_TEST_KVER=$(KVER) $(PYTHON) -m pytest -v -p no:cacheprovider \
@@ -204,7 +209,7 @@ KOUT_KPATCH ?= $(BUILD)/kernel-$(KVER)-kpatch
 kernel-kpatch: $(KSRC)/Makefile test-keys
 	KSRC=$(KSRC) KOUT=$(KOUT_KPATCH) FRAGMENTS="$(FRAGMENTS) $(TOP)/kconfig/kpatch.config" LPGUARD_BUILTIN=y \
 		LPGUARD_CERTS=$(TEST_KEYS)/livepatch.der $(TOP)/scripts/build-kernel.sh
-	$(TOP)/scripts/mkpatchkit.sh $(KOUT_KPATCH)
+	LP_LOAD=$(BIN)/lp-load $(TOP)/scripts/mkpatchkit.sh $(KOUT_KPATCH)
 
 # Not part of `make test`: a debug-info kernel and three kpatch-build runs cost
 # about 25 minutes on 2 cores (README).
@@ -242,13 +247,14 @@ IMAGE_OUT ?= $(BUILD)/image-kernel
 IMAGE_CONFIG ?= $(if $(wildcard $(KDIR)/.config),$(KDIR)/.config,defconfig)
 EXTRA_FRAGMENTS ?=
 LPGUARD_ALLOW_UNPATCHABLE ?= 0
-image-kernel:
+# lp-load is built first: the kit's preflight guest carries it (cvm-cli preflight).
+image-kernel: build
 	@[ -n "$(KDIR)" ] || { echo "image-kernel: set KDIR to the image's kernel source tree (make KDIR=/path/to/linux-6.15.2 LPGUARD_CERTS=keys/livepatch.der image-kernel)" >&2; exit 1; }
 	@[ -n "$(LPGUARD_CERTS)" ] || { echo "image-kernel: no LPGUARD_CERTS: every livepatch would be refused; make keys with 'build/bin/cvm-cli generate-livepatch-keys' and pass LPGUARD_CERTS=keys/livepatch.der" >&2; exit 1; }
 	KSRC=$(KDIR) KOUT=$(IMAGE_OUT) FRAGMENTS="$(TOP)/kconfig/lpguard.config $(EXTRA_FRAGMENTS)" LPGUARD_BUILTIN=y \
 		BASECONFIG=$(IMAGE_CONFIG) LPGUARD_ALLOW_UNPATCHABLE=$(LPGUARD_ALLOW_UNPATCHABLE) \
 		LPGUARD_CERTS=$(LPGUARD_CERTS) $(TOP)/scripts/build-kernel.sh
-	$(TOP)/scripts/mkpatchkit.sh $(IMAGE_OUT)
+	LP_LOAD=$(BIN)/lp-load $(TOP)/scripts/mkpatchkit.sh $(IMAGE_OUT)
 
 module:
 	@[ -n "$(KDIR)" ] || { echo "module: set KDIR to a configured and built kernel tree (make KDIR=/lib/modules/\$$(uname -r)/build LPGUARD_CERTS=keys/livepatch.der module)" >&2; exit 1; }

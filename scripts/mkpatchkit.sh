@@ -7,19 +7,25 @@
 #   vmlinux          KOUT/vmlinux, with its debug information
 #   Module.symvers   KOUT/Module.symvers
 #   kernel.release   the release (KOUT/include/config/kernel.release)
+#   bzImage          KOUT/arch/x86/boot/bzImage: the kernel cvm-cli preflight boots
+#   preflight-initramfs.cpio.gz
+#                    cvm-cli preflight's guest (mkinitramfs.sh --preflight) with
+#                    lp-load from LP_LOAD (default build/cmake/bin/lp-load); left
+#                    out, with a warning, when lp-load is not built
 #   patch-kit.json   the manifest (schema in docs/kpatch.md), written last:
 #                    a kit without it is incomplete
 # Runs on any finished build directory; files already in the kit with the same
 # SHA-256 are not copied again.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
+top=$(dirname "$here")
 . "$here/lib/progress.sh"
 [ $# -ge 1 ] && [ $# -le 2 ] || { echo "usage: mkpatchkit.sh KOUT [KITDIR]" >&2; exit 2; }
 fail() { echo "patch-kit: $*" >&2; exit 1; }
 [ -d "$1" ] || fail "$1 is not a kernel build directory: pass the KOUT of a finished build (e.g. build/image-kernel)"
 kout=$(realpath "$1")
 kit=$(realpath -m "${2:-$kout/patch-kit}")
-for f in .config vmlinux Module.symvers include/config/kernel.release include/generated/compile.h; do
+for f in .config vmlinux Module.symvers arch/x86/boot/bzImage include/config/kernel.release include/generated/compile.h; do
 	[ -f "$kout/$f" ] || fail "$kout/$f missing: the kit is made from a finished build; build the kernel first (make image-kernel)"
 done
 release=$(cat "$kout/include/config/kernel.release")
@@ -47,7 +53,7 @@ rm -f "$kit/patch-kit.json"
 start=$(date +%s)
 echo "patch-kit: $kit ($release) ..."
 declare -A sha
-for pair in config:.config vmlinux:vmlinux Module.symvers:Module.symvers; do
+for pair in config:.config vmlinux:vmlinux Module.symvers:Module.symvers bzImage:arch/x86/boot/bzImage; do
 	name=${pair%%:*} src=$kout/${pair#*:}
 	sha[$name]=$(sha256sum < "$src" | cut -d' ' -f1)
 	if [ ! -f "$kit/$name" ] || [ "$(sha256sum < "$kit/$name" | cut -d' ' -f1)" != "${sha[$name]}" ]; then
@@ -56,6 +62,14 @@ for pair in config:.config vmlinux:vmlinux Module.symvers:Module.symvers; do
 	fi
 done
 printf '%s\n' "$release" > "$kit/kernel.release"
+lpload=${LP_LOAD:-$top/build/cmake/bin/lp-load}
+sha_initramfs=
+if [ -x "$lpload" ]; then
+	"$here/mkinitramfs.sh" --preflight "$kit/preflight-initramfs.cpio.gz" "$lpload" >/dev/null
+	sha_initramfs=$(sha256sum < "$kit/preflight-initramfs.cpio.gz" | cut -d' ' -f1)
+else
+	rm -f "$kit/preflight-initramfs.cpio.gz"
+fi
 builders=$("$here/readiness.sh" --builders "$kit/config")
 lpguard=absent
 grep -qx 'CONFIG_SECURITY_LPGUARD=y' "$kit/config" && lpguard=builtin
@@ -63,6 +77,7 @@ grep -qx 'CONFIG_SECURITY_LPGUARD=y' "$kit/config" && lpguard=builtin
 KIT_RELEASE=$release KIT_COMPILER=$compiler KIT_BANNER=$banner KIT_CC_TEXT=$cc_text KIT_VERMAGIC=$vermagic \
 KIT_DEBUG_INFO=$debug_info KIT_BUILDERS=$builders KIT_LPGUARD=$lpguard KIT_KOUT=$kout \
 KIT_SHA_CONFIG=${sha[config]} KIT_SHA_VMLINUX=${sha[vmlinux]} KIT_SHA_SYMVERS=${sha[Module.symvers]} \
+KIT_SHA_BZIMAGE=${sha[bzImage]} KIT_SHA_INITRAMFS=$sha_initramfs \
 python3 - "$kit/patch-kit.json.new" <<'PY'
 import json, os, sys
 e = os.environ
@@ -82,9 +97,13 @@ manifest = {
         "vmlinux": {"path": "vmlinux", "sha256": e["KIT_SHA_VMLINUX"]},
         "module_symvers": {"path": "Module.symvers", "sha256": e["KIT_SHA_SYMVERS"]},
         "kernel_release": {"path": "kernel.release"},
+        "bzimage": {"path": "bzImage", "sha256": e["KIT_SHA_BZIMAGE"]},
     },
     "build_dir": e["KIT_KOUT"],
 }
+if e["KIT_SHA_INITRAMFS"]:
+    manifest["files"]["preflight_initramfs"] = {"path": "preflight-initramfs.cpio.gz",
+                                                "sha256": e["KIT_SHA_INITRAMFS"]}
 with open(sys.argv[1], "w") as f:
     json.dump(manifest, f, indent=2)
     f.write("\n")
@@ -92,6 +111,8 @@ PY
 mv "$kit/patch-kit.json.new" "$kit/patch-kit.json"
 [ "$debug_info" = true ] ||
 	echo "patch-kit: warning: $kout/vmlinux has no debug information: kpatch-build cannot use this kit; build with CONFIG_DEBUG_INFO=y (kconfig/kpatch.config)" >&2
+[ -n "$sha_initramfs" ] ||
+	echo "patch-kit: warning: $lpload missing: the kit has no preflight guest, so cvm-cli preflight cannot use it; build lp-load (make build) or set LP_LOAD, then make the kit again" >&2
 [ -n "$builders" ] ||
 	echo "patch-kit: warning: no patch builder can target this kernel (scripts/readiness.sh $kit/config says why)" >&2
 echo "patch-kit: $kit/patch-kit.json: done in $(($(date +%s) - start))s"

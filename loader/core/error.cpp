@@ -18,6 +18,7 @@ const char *to_string(Kind k)
 	case Kind::output: return "output";
 	case Kind::system: return "system";
 	case Kind::locked: return "locked";
+	case Kind::preflight: return "preflight";
 	case Kind::precheck: return "precheck";
 	case Kind::reverted: return "reverted";
 	case Kind::revert_failed: return "revert-failed";

@@ -9,6 +9,8 @@
 
 #include "lpguard/core/error.hpp"
 #include "lpguard/core/module_image.hpp"
+#include "lpguard/host/patch_kit.hpp"
+#include "lpguard/host/preflight.hpp"
 
 namespace cvmcli {
 
@@ -17,6 +19,7 @@ void add_sign_command(CLI::App &app);
 void add_verify_command(CLI::App &app);
 void add_inspect_command(CLI::App &app);
 void add_livepatch_command(CLI::App &app);
+void add_preflight_command(CLI::App &app);
 
 // Default key paths (the output of generate-livepatch-keys without --out).
 inline constexpr const char *kDefaultKey = "keys/livepatch.key";
@@ -34,6 +37,18 @@ struct KitCheckOptions {
 void add_kit_options(CLI::App *cmd, KitCheckOptions &o);
 // Nothing without --kit; throws the refusal, or prints the warning on stderr.
 void check_against_kit(const KitCheckOptions &o, const lpguard::ModuleImage &patch, const std::string &path);
+
+// Refuses (Kind::refused) a module without the livepatch modinfo tag.
+void require_livepatch(const lpguard::ModuleImage &image, const std::string &path);
+
+// cvm-cli preflight (preflight.cpp), also run by livepatch --preflight.
+using lpguard::PreflightOptions;
+// --smoke, --vm-timeout, --accel.
+void add_preflight_options(CLI::App *cmd, PreflightOptions &o);
+// The trial of a signed patch (o.patch names it in the report), with
+// progress on stderr; throws the Error that keeps it from running.
+lpguard::PreflightResult preflight(const PreflightOptions &o, const lpguard::PatchKit &kit,
+				   const lpguard::ModuleImage &patch);
 
 // The outcome of the subcommand that ran, when it did not throw (set by its
 // callback; main maps it to the exit code).

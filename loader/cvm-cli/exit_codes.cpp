@@ -11,8 +11,9 @@ const lpguard::ExitCode kRows[] = {
 	{Kind::ok, 0, "success"},
 	{Kind::internal, 1, "unexpected failure (bug, out of memory)"},
 	{Kind::usage, 2, "bad command line"},
-	{Kind::input, 3, "module file, patch kit (`--kit`) or saved evidence (`attest verify`) missing, unreadable or "
-			 "malformed"},
+	{Kind::input, 3,
+	 "module file, patch kit (`--kit`, `--preflight`) or saved evidence (`attest verify`) missing, unreadable or "
+	 "malformed, or a kit without what preflight boots"},
 	{Kind::key, 4, "key or certificate missing, unreadable or not matching (the message names "
 		       "`cvm-cli generate-livepatch-keys`)"},
 	{Kind::signature, 5, "signature missing or does not verify"},
@@ -33,6 +34,11 @@ const lpguard::ExitCode kRows[] = {
 	{Kind::attest_records, 19, "`attest`: lpguard's records in the log are malformed or not in sequence"},
 	{Kind::attest_ak_changed, 20, "`attest`: the guest presents another attestation key than the pinned one"},
 	{Kind::attest_not_expected, 21, "`attest --expect`: verified, but the active livepatch is not that signed image"},
+	{Kind::preflight, 22,
+	 "the patch failed preflight on the patch kit's kernel: WARN, BUG, oops, lockdep report, taint beyond K and O, "
+	 "lp-load refused it, the transition or the smoke command failed"},
+	{Kind::system, 23,
+	 "preflight could not run to its end: QEMU missing, the trial VM did not boot, hung or its report is incomplete"},
 };
 
 } // namespace

@@ -20,6 +20,16 @@ void add_kit_options(CLI::App *cmd, KitCheckOptions &o)
 		->needs(kit);
 }
 
+void require_livepatch(const lpguard::ModuleImage &image, const std::string &path)
+{
+	if (!image.is_livepatch())
+		throw lpguard::Error("refusing " + path,
+				     "it is not a livepatch: no livepatch= tag in .modinfo, module \"" + image.name +
+					     "\" would load as an ordinary module",
+				     "build it as a livepatch with kpatch-build, or add MODULE_INFO(livepatch, \"Y\")",
+				     lpguard::Kind::refused);
+}
+
 void check_against_kit(const KitCheckOptions &o, const lpguard::ModuleImage &patch, const std::string &path)
 {
 	if (o.kit.empty())

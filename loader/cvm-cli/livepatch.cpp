@@ -27,6 +27,8 @@ struct Common {
 	double timeout = 0;
 	bool dry_run = false, json = false, attest = false;
 	KitCheckOptions kit;
+	std::string preflight_kit; // --preflight DIR
+	PreflightOptions preflight;
 	AttestKeyOptions ak;
 };
 
@@ -42,6 +44,13 @@ void add_common(CLI::App *cmd, Common &c)
 	cmd->add_option("--timeout", c.timeout, "Transition timeout passed to lp-load apply (seconds)")
 		->check(CLI::PositiveNumber);
 	add_kit_options(cmd, c.kit);
+	auto *pf = cmd->add_option("--preflight", c.preflight_kit,
+				   "Patch kit whose kernel the signed patch is tried on under QEMU first (cvm-cli "
+				   "preflight); nothing reaches the VM when it fails")
+			   ->type_name("DIR");
+	add_preflight_options(cmd, c.preflight);
+	for (const char *name : {"--smoke", "--vm-timeout", "--accel"})
+		cmd->get_option(name)->needs(pf);
 	cmd->add_flag("--dry-run", c.dry_run, "Sign locally and print the exact commands without running them");
 	cmd->add_flag("--json", c.json, "Print the outcome as JSON (schema in docs/cvm-cli.md)");
 	cmd->add_flag("--attest", c.attest,
@@ -58,11 +67,15 @@ void run_livepatch(const Common &c, const ProviderTarget &t)
 		image = lpguard::with_path(c.patch, [&] {
 			return lpguard::ModuleImage::from_bytes(lpguard::with_generation(image.bytes, *c.generation));
 		});
-	if (!image.is_livepatch())
-		throw lpguard::Error("refusing " + c.patch, "it is not a livepatch: no livepatch= tag in .modinfo, module \"" + image.name + "\" would load as an ordinary module",
-				     "build it as a livepatch with kpatch-build, or add MODULE_INFO(livepatch, \"Y\")",
-				     lpguard::Kind::refused);
-	check_against_kit(c.kit, image, c.patch);
+	require_livepatch(image, c.patch);
+	// --preflight DIR is a patch kit too: without --kit, the patch is checked against it.
+	auto kit_check = c.kit;
+	if (kit_check.kit.empty())
+		kit_check.kit = c.preflight_kit;
+	check_against_kit(kit_check, image, c.patch);
+	std::optional<lpguard::PatchKit> preflight_kit;
+	if (!c.preflight_kit.empty())
+		preflight_kit = lpguard::PatchKit::load(c.preflight_kit);
 	auto key = lpguard::SigningKey::load(c.key, c.cert);
 	TempDir tmp;
 	auto transport = make(tmp.path());
@@ -78,6 +91,31 @@ void run_livepatch(const Common &c, const ProviderTarget &t)
 	lpguard::write_file_atomic(signed_path, {std::span<const uint8_t>(image.bytes.data(), payload), appendix}, 0600,
 				   lpguard::Durability::volatile_);
 	std::string sha = sha256_hex(std::span<const uint8_t>(image.bytes.data(), payload), appendix);
+
+	const nlohmann::json patch_json = {
+		{"path", c.patch}, {"name", image.name}, {"vermagic", image.vermagic}, {"generation", image.generation}, {"sha256_signed", sha}};
+
+	// The trial on the kit's kernel, before any transport command runs.
+	nlohmann::json preflight_report = nullptr;
+	if (preflight_kit) {
+		auto o = c.preflight;
+		o.patch = c.patch;
+		o.transition_timeout = c.timeout;
+		auto r = preflight(o, *preflight_kit, lpguard::ModuleImage::from_file(signed_path));
+		preflight_report = r.report;
+		preflight_report["exit_code"] = exit_code(r.kind);
+		if (r.kind != lpguard::Kind::ok) {
+			if (c.json) {
+				nlohmann::json j = {{"provider", provider}, {"target", t.target}, {"patch", patch_json}, {"dry_run", c.dry_run}, {"preflight", preflight_report}, {"exit_code", exit_code(r.kind)}, {"message", r.message}};
+				lpguard::print_json(std::cout, j);
+			} else {
+				std::cerr << "cvm-cli: " << r.message << "\n";
+			}
+			outcome() = r.kind;
+			return;
+		}
+		std::cerr << "cvm-cli: " << r.message << "\n";
+	}
 
 	lpguard::DeployRequest req;
 	req.signed_module = signed_path;
@@ -101,8 +139,9 @@ void run_livepatch(const Common &c, const ProviderTarget &t)
 			cmds.push_back(line);
 		nlohmann::json j = {{"provider", provider},
 				    {"target", t.target},
-				    {"patch", {{"path", c.patch}, {"name", image.name}, {"vermagic", image.vermagic}, {"generation", image.generation}, {"sha256_signed", sha}}},
+				    {"patch", patch_json},
 				    {"dry_run", c.dry_run},
+				    {"preflight", preflight_report},
 				    {"commands", cmds},
 				    {"guest_release", res.guest_release.empty() ? nlohmann::json(nullptr) : nlohmann::json(res.guest_release)},
 				    {"guest_status", res.guest_status},

@@ -34,6 +34,7 @@ const Command kCommands[] = {
 	{"inspect", cvmcli::add_inspect_command},
 	{"livepatch", cvmcli::add_livepatch_command},
 	{"attest", cvmcli::add_attest_command},
+	{"preflight", cvmcli::add_preflight_command},
 };
 
 } // namespace

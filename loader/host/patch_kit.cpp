@@ -65,6 +65,17 @@ PatchKit PatchKit::load(const std::filesystem::path &path)
 	kit.kernel_release = field("kernel_release");
 	kit.vermagic = field("vermagic");
 	kit.compiler = field("compiler");
+	auto files = j.find("files");
+	auto file = [&](const char *name) -> std::filesystem::path {
+		if (files == j.end() || !files->is_object())
+			return {};
+		auto f = files->find(name);
+		if (f == files->end() || !f->is_object() || !f->contains("path") || !(*f)["path"].is_string())
+			return {};
+		return kit.manifest.parent_path() / (*f)["path"].get<std::string>();
+	};
+	kit.bzimage = file("bzimage");
+	kit.preflight_initramfs = file("preflight_initramfs");
 	return kit;
 }
 

@@ -19,7 +19,8 @@ print(json.dumps(v) if not isinstance(v, str) else v)' "$@"; }
 # carrying debug information, the compiler's .comment and a vermagic string.
 fake_build() { # DIR RELEASE CFLAGS
 	local k=$1 rel=$2
-	mkdir -p "$k/include/config" "$k/include/generated"
+	mkdir -p "$k/include/config" "$k/include/generated" "$k/arch/x86/boot"
+	echo "bzImage of $rel" > "$k/arch/x86/boot/bzImage"
 	printf '# Linux/x86 6.12.117 Kernel Configuration\nCONFIG_CC_VERSION_TEXT="gcc (test) 12.2.0"\nCONFIG_LIVEPATCH=y\nCONFIG_DEBUG_INFO=y\nCONFIG_SECURITY_LPGUARD=y\nCONFIG_LSM="lockdown,lpguard"\n' > "$k/.config"
 	printf '0x12345678\tprintk\tvmlinux\tEXPORT_SYMBOL\t\n' > "$k/Module.symvers"
 	echo "$rel" > "$k/include/config/kernel.release"
@@ -33,16 +34,25 @@ fake_build "$d/k" 6.12.117-lpg "-g"
 echo 'int g;' > "$d/probe.c" && gcc -c -o "$d/probe.o" "$d/probe.c"
 want_cc=$(readelf -p .comment "$d/probe.o" | sed -n 's/^ *\[ *[0-9]*\] *//p' | grep -m1 '^GCC: ')
 
-out=$("$mkkit" "$d/k" 2>&1)
+# A stand-in lp-load for the preflight guest (mkinitramfs.sh --preflight copies it).
+printf '#!/bin/sh\necho stand-in lp-load\n' > "$d/lp-load" && chmod +x "$d/lp-load"
+out=$(LP_LOAD=$d/lp-load "$mkkit" "$d/k" 2>&1)
 rc=$?
 m=$d/k/patch-kit/patch-kit.json
 if [ $rc -eq 0 ] && [ -f "$m" ]; then ok "a kit is made from a finished build directory"; else nok "a kit is made from a finished build directory" "$out"; fi
 same=1
-for pair in config:.config vmlinux:vmlinux Module.symvers:Module.symvers; do
+for pair in config:.config vmlinux:vmlinux Module.symvers:Module.symvers bzImage:arch/x86/boot/bzImage; do
 	cmp -s "$d/k/patch-kit/${pair%%:*}" "$d/k/${pair#*:}" || same=0
-	[ "$(field "$m" "files.$(echo "${pair%%:*}" | sed 's/Module.symvers/module_symvers/').sha256")" = "$(sha256sum < "$d/k/${pair#*:}" | cut -d' ' -f1)" ] || same=0
+	[ "$(field "$m" "files.$(echo "${pair%%:*}" | sed 's/Module.symvers/module_symvers/; s/bzImage/bzimage/').sha256")" = "$(sha256sum < "$d/k/${pair#*:}" | cut -d' ' -f1)" ] || same=0
 done
-[ $same = 1 ] && ok "config, vmlinux and Module.symvers are byte copies, with their SHA-256 in the manifest" || nok "kit files are copies with their SHA-256" "$(cat "$m")"
+[ $same = 1 ] && ok "config, vmlinux, Module.symvers and bzImage are byte copies, with their SHA-256 in the manifest" || nok "kit files are copies with their SHA-256" "$(cat "$m")"
+ird=$d/k/patch-kit/preflight-initramfs.cpio.gz
+if [ "$(field "$m" files.preflight_initramfs.path)" = preflight-initramfs.cpio.gz ] &&
+   [ "$(field "$m" files.preflight_initramfs.sha256)" = "$(sha256sum < "$ird" | cut -d' ' -f1)" ] &&
+   zcat "$ird" | cpio -i --to-stdout --quiet usr/sbin/lp-load | grep -qx 'echo stand-in lp-load' &&
+   zcat "$ird" | cpio -i --to-stdout --quiet init | cmp -s - "$top/scripts/preflight-init.sh"; then
+	ok "the preflight guest holds LP_LOAD and preflight-init.sh as /init, with its SHA-256 in the manifest"
+else nok "preflight guest" "$(cat "$m")"; fi
 [ "$(field "$m" kernel_release)" = 6.12.117-lpg ] && [ "$(cat "$d/k/patch-kit/kernel.release")" = 6.12.117-lpg ] &&
 	ok "the release is the build's" || nok "the release is the build's" "$(cat "$m")"
 [ "$(field "$m" compiler)" = "$want_cc" ] && ok "the compiler is vmlinux's .comment entry ($want_cc)" || nok "compiler from .comment" "$(cat "$m")"
@@ -66,11 +76,15 @@ else nok "a second run follows a rebuilt vmlinux" "$out"; fi
 # Another kit directory; IBT on: no builder, a warning, still a kit.
 fake_build "$d/k2" 6.12.117 "-g0"
 echo 'CONFIG_X86_KERNEL_IBT=y' >> "$d/k2/.config"
-out=$("$mkkit" "$d/k2" "$d/kit2" 2>&1)
+out=$(LP_LOAD=$d/no-lp-load "$mkkit" "$d/k2" "$d/kit2" 2>&1)
 if [ $? -eq 0 ] && [ "$(field "$d/kit2/patch-kit.json" builders)" = '[]' ] && [ "$(field "$d/kit2/patch-kit.json" debug_info)" = false ] &&
    grep -qF "no debug information" <<< "$out" && grep -qF "no patch builder can target this kernel" <<< "$out"; then
 	ok "without debug information and with IBT: builders [], debug_info false, both warned"
 else nok "no debug info and IBT" "$out"; fi
+if python3 -c 'import json,sys; sys.exit("preflight_initramfs" in json.load(open(sys.argv[1]))["files"])' "$d/kit2/patch-kit.json" &&
+   [ ! -e "$d/kit2/preflight-initramfs.cpio.gz" ] && grep -qF "$d/no-lp-load missing: the kit has no preflight guest" <<< "$out"; then
+	ok "without lp-load: no preflight guest in the kit, and a warning"
+else nok "no lp-load: no preflight guest" "$out"; fi
 
 # An unfinished build: one line naming the missing file, no manifest.
 rm "$d/k2/Module.symvers" "$d/kit2/patch-kit.json"

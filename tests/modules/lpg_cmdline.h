@@ -2,7 +2,8 @@
 /*
  * Test livepatch template: replaces cmdline_proc_show() so that
  * /proc/cmdline reads LPG_MESSAGE. Each lpg_*.c sets LPG_MESSAGE and
- * LPG_REPLACE and includes this file.
+ * LPG_REPLACE and includes this file; one that defines LPG_SHOW_HOOK has
+ * the new function call LPG_SHOW_HOOK() first.
  */
 #include <linux/kernel.h>
 #include <linux/livepatch.h>
@@ -11,6 +12,9 @@
 
 static int lpg_cmdline_proc_show(struct seq_file *m, void *v)
 {
+#ifdef LPG_SHOW_HOOK
+	LPG_SHOW_HOOK();
+#endif
 	seq_puts(m, LPG_MESSAGE "\n");
 	return 0;
 }

@@ -7,6 +7,7 @@ Artifacts come from the build tree (made by `make test-artifacts`):
   build/kernel-<KVER>-kasan/arch/x86/boot/bzImage  image kernel with KASAN (make test-kasan)
   build/test/<KVER>[-mod|-kasan]/initramfs.cpio.gz  guest initramfs with the test payload
   build/test/ssh/                                test-only ssh keys
+  build/test/<KVER>/patch-kit/                   the image kernel's patch kit (cvm-cli preflight)
 KVER defaults to 6.12 (LPGUARD_TEST_KVER overrides it).
 """
 import os
@@ -29,6 +30,14 @@ def artifacts(variant=""):
         if not os.path.exists(f):
             pytest.fail(f"missing test artifact {f}: run 'make test-artifacts' first", pytrace=False)
     return kernel, initrd
+
+
+def patch_kit():
+    """The patch kit of the image kernel, with its bzImage and preflight guest."""
+    kit = os.path.join(BUILD, "test", KVER, "patch-kit")
+    if not os.path.exists(os.path.join(kit, "patch-kit.json")):
+        pytest.fail(f"missing patch kit {kit}: run 'make test-artifacts' first", pytrace=False)
+    return kit
 
 
 # What the loadable form's test kernel leaves to the command line.

@@ -60,7 +60,8 @@ TEST_CASE("cvm-cli --help documents the exit codes", "[cli]")
 	CHECK(r.rc == 0);
 	CHECK_THAT(r.out, ContainsSubstring("Exit codes:"));
 	CHECK_THAT(r.out, ContainsSubstring("8  lp-load on the guest refused"));
-	for (const char *sub : {"generate-livepatch-keys", "sign", "verify", "inspect", "livepatch"})
+	CHECK_THAT(r.out, ContainsSubstring("22  the patch failed preflight"));
+	for (const char *sub : {"generate-livepatch-keys", "sign", "verify", "inspect", "livepatch", "preflight"})
 		CHECK_THAT(r.out, ContainsSubstring(sub));
 	auto lp = cli({"livepatch", "--help"}, workdir("help"));
 	CHECK(lp.rc == 0);
@@ -431,4 +432,68 @@ TEST_CASE("livepatch --kit refuses another compiler or kernel before anything ru
 	// Without --kit nothing is checked; the flag alone is a usage error.
 	CHECK(lp("debian.ko", {}).rc == 0);
 	CHECK(lp("debian.ko", {"--allow-compiler-mismatch"}).rc == cvmcli::exit_code(Kind::usage));
+}
+
+TEST_CASE("preflight: command line, unsigned patch, incomplete kit, missing QEMU; livepatch stops before ssh",
+	  "[cli][preflight]")
+{
+	auto d = workdir("preflight");
+	const auto &k = test_keys("rsa");
+	const std::string vermagic = "6.12.117 SMP preempt mod_unload ";
+	write_bytes(d / "lp.ko", build_module("lp_pf", true, vermagic, {kUbuntuGcc}).bytes);
+	REQUIRE(cli({"sign", "--key", k.key.string(), "--cert", k.crt.string(), "-o", "lp.signed.ko", "lp.ko"}, d).rc == 0);
+	write_patch_kit(d / "oldkit"); // made before bzImage and the preflight guest were recorded
+	auto j = patch_kit_json();
+	j["files"] = {{"bzimage", {{"path", "bzImage"}}}, {"preflight_initramfs", {{"path", "guest.cpio.gz"}}}};
+	write_patch_kit(d / "kit", j);
+	write_bytes(d / "kit/bzImage", {1});
+	write_bytes(d / "kit/guest.cpio.gz", {1});
+	// ssh and scp stand-ins that leave a mark; no qemu-system-x86_64 on this PATH.
+	std::filesystem::create_directories(d / "bin");
+	for (const char *tool : {"ssh", "scp"}) {
+		std::string script = "#!/bin/sh\ntouch " + shell_quote((d / "TOUCHED").string()) + "\nexit 255\n";
+		write_bytes(d / "bin" / tool, std::vector<uint8_t>(script.begin(), script.end()));
+		std::filesystem::permissions(d / "bin" / tool, std::filesystem::perms::owner_all);
+	}
+	const std::string path_env = "PATH=" + shell_quote((d / "bin").string());
+
+	for (const std::vector<std::string> &args :
+	     {std::vector<std::string>{"preflight", "lp.signed.ko"}, {"preflight", "--kit", "kit"}, {"preflight", "lp.signed.ko", "--kit", "kit", "--accel", "hvf"}, {"livepatch", "ssh", "h", "lp.ko", "--smoke", "true"}}) {
+		auto r = cli(args, d);
+		INFO(shell_join(args) << " -> " << r.err);
+		CHECK(r.rc == cvmcli::exit_code(Kind::usage));
+		CHECK(r.err_lines() == 1);
+	}
+	auto unsigned_ = cli({"preflight", "lp.ko", "--kit", "kit"}, d);
+	CHECK(unsigned_.rc == cvmcli::exit_code(Kind::signature));
+	CHECK(unsigned_.err == "cvm-cli: cannot run preflight of lp.ko: the patch is not signed (sign it with cvm-cli sign "
+			       "(or use cvm-cli livepatch --preflight, which signs it first))\n");
+	auto old = cli({"preflight", "lp.signed.ko", "--kit", "oldkit"}, d);
+	CHECK(old.rc == cvmcli::exit_code(Kind::input));
+	CHECK(old.err == "cvm-cli: cannot run preflight with patch kit oldkit/patch-kit.json: the kit records no bzImage "
+			 "(make the kit again with scripts/mkpatchkit.sh KOUT (with lp-load built))\n");
+	auto noqemu = cli({"preflight", "lp.signed.ko", "--kit", "kit"}, d, path_env);
+	CHECK(noqemu.rc == cvmcli::exit_code(Kind::system));
+	CHECK_THAT(noqemu.err, EndsWith("cvm-cli: qemu-system-x86_64 not found on PATH: preflight boots the kit's kernel "
+					"under QEMU (install qemu-system-x86 (Debian package))\n"));
+	// The kit's checks come first: another kernel's patch never boots.
+	write_bytes(d / "other.ko", build_module("lp_o", true, "6.12.118 SMP preempt mod_unload ", {kUbuntuGcc}).bytes);
+	CHECK(cli({"preflight", "other.ko", "--kit", "kit"}, d).rc == cvmcli::exit_code(Kind::refused));
+
+	// livepatch --preflight: a failing preflight stops it before any ssh or scp runs.
+	for (const char *kit : {"kit", "oldkit"}) {
+		std::filesystem::remove(d / "TOUCHED");
+		auto r = cli({"livepatch", "ssh", "root@192.0.2.1", "lp.ko", "--key", k.key.string(), "--cert", k.crt.string(),
+			      "--preflight", kit, "--smoke", "cat /proc/cmdline"},
+			     d, path_env);
+		INFO(r.err);
+		CHECK(r.rc == (std::string(kit) == "kit" ? cvmcli::exit_code(Kind::system) : cvmcli::exit_code(Kind::input)));
+		CHECK_FALSE(std::filesystem::exists(d / "TOUCHED"));
+	}
+	// --preflight DIR is checked as --kit DIR too.
+	CHECK(cli({"livepatch", "ssh", "root@192.0.2.1", "other.ko", "--key", k.key.string(), "--cert", k.crt.string(),
+		   "--preflight", "kit"},
+		  d, path_env)
+		      .rc == cvmcli::exit_code(Kind::refused));
+	CHECK_FALSE(std::filesystem::exists(d / "TOUCHED"));
 }

@@ -55,6 +55,8 @@ TEST_CASE("exit codes keep their values; lp-load maps the library's kinds to its
 	CHECK(cvmcli::exit_code(Kind::remote) == 7);
 	CHECK(cvmcli::exit_code(Kind::guest) == 8);
 	CHECK(cvmcli::exit_code(Kind::output) == 9);
+	CHECK(cvmcli::exit_code(Kind::preflight) == 22);
+	CHECK(cvmcli::exit_code(Kind::system) == 23);
 	CHECK(cvmcli::exit_code(Kind::locked) == 1); // no row: an unexpected failure
 
 	CHECK(lpload_tool::exit_code(Kind::ok) == 0);

@@ -53,6 +53,20 @@ TEST_CASE("a patch kit's manifest is read from its directory or as a file", "[pa
 	CHECK(kit.vermagic == "6.12.117 SMP preempt mod_unload ");
 	CHECK(kit.compiler == kUbuntuGcc);
 	CHECK(PatchKit::load(dir / "patch-kit.json").compiler == kUbuntuGcc);
+	// A kit made before bzImage and the preflight guest were recorded.
+	CHECK(kit.bzimage.empty());
+	CHECK(kit.preflight_initramfs.empty());
+}
+
+TEST_CASE("a patch kit's bzImage and preflight guest are resolved against its directory", "[patch-kit]")
+{
+	auto j = patch_kit_json();
+	j["files"] = {{"bzimage", {{"path", "bzImage"}, {"sha256", "00"}}},
+		      {"preflight_initramfs", {{"path", "preflight-initramfs.cpio.gz"}, {"sha256", "00"}}}};
+	auto dir = write_patch_kit(scratch_dir() / "kit-preflight", j);
+	auto kit = PatchKit::load(dir);
+	CHECK(kit.bzimage == dir / "bzImage");
+	CHECK(kit.preflight_initramfs == dir / "preflight-initramfs.cpio.gz");
 }
 
 TEST_CASE("a missing, malformed or incomplete patch kit is refused with one line", "[patch-kit]")

@@ -27,7 +27,8 @@ enum class Kind {
 	output, // an output file cannot be written
 	system, // this machine's files and kernel interfaces: /sys, /var/lib/lp-load, the
 	// lock file; a livepatch changed by someone else meanwhile
-	locked, // another process holds the lock
+	locked,	   // another process holds the lock
+	preflight, // the patch failed its trial on the patch kit's kernel (cvm-cli preflight)
 	// Outcomes of the guest's state machine (lpguard/guest/apply.hpp).
 	precheck,      // a patch failed a pre-check; the kernel never saw it
 	reverted,      // the transition timed out and was reverted: the system is as before

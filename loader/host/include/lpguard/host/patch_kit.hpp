@@ -20,6 +20,10 @@ struct PatchKit {
 	std::string kernel_release;	// uname -r of the kit's kernel
 	std::string vermagic;		// the kernel's VERMAGIC_STRING, trailing space included
 	std::string compiler;		// vmlinux's .comment compiler entry ("GCC: (...) 12.2.0")
+	// What cvm-cli preflight boots (files.bzimage, files.preflight_initramfs),
+	// resolved against the manifest's directory; empty in kits made before
+	// mkpatchkit.sh recorded them, or without lp-load built.
+	std::filesystem::path bzimage, preflight_initramfs;
 
 	// Reads PATH/patch-kit.json (PATH a kit directory) or PATH itself (a
 	// patch-kit.json). Throws Error (Kind::input) when it is missing, is
