@@ -36,6 +36,8 @@ std::vector<LpguardRecord> lpguard_records_in(std::span<const uint8_t> ima_log)
 
 Json attest_evidence(const LivepatchSysfs &sys, const AttestRequest &req)
 {
+	// The TPM first: without one IMA has no sha256 bank either, and "no TPM" is the cause.
+	AkInfo ak = read_ak(req.tpm);
 	fs::path log_path = req.ima_log.empty() ? ima_log_path(sys) : req.ima_log;
 	std::error_code ec;
 	if (!fs::exists(log_path, ec))
@@ -47,7 +49,6 @@ Json attest_evidence(const LivepatchSysfs &sys, const AttestRequest &req)
 		pcrs.push_back(10);
 	std::sort(pcrs.begin(), pcrs.end());
 	pcrs.erase(std::unique(pcrs.begin(), pcrs.end()), pcrs.end());
-	AkInfo ak = read_ak(req.tpm);
 	TpmQuote q = tpm_quote(req.tpm, req.nonce, pcrs);
 	auto log = read_file(log_path, "IMA measurement list", Kind::no_ima);
 	auto records = lpguard_records_in(log);

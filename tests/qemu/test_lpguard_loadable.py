@@ -123,3 +123,38 @@ def test_kbuild_refuses_kernels_with_forced_unloading(tmp_path):
     assert ("lpguard: this kernel has CONFIG_MODULE_FORCE_UNLOAD=y: 'rmmod -f lpguard' would leave its hooks on "
             "freed code; build the loadable form for a kernel without it, or use the built-in form") in r.stderr, r.stderr
     assert not list(src.glob("*.ko"))
+
+
+R_LOWER = ("livepatch generation 1 is lower than 2, the highest enabled since boot: "
+           "apply a patch of generation 2 or higher")
+
+
+def test_generations_and_measurements_in_the_loadable_form():
+    """A (generation 1), then B (generation 2), then A again: refused with its
+    reason, and every change is in IMA in order, as in the built-in form
+    (test_generation.py, test_measure.py). Its own boot: a tagged patch makes
+    untagged ones refused for the rest of it."""
+    from lpg import ima_records
+    with conftest.make_vm(variant="-mod", name="loadable-gen", append=conftest.LOADABLE_APPEND) as v:
+        a, b = f"{T}/lpg_replace_a.gen1.lp.ko", f"{T}/lpg_replace_b.gen2.lp.ko"
+        assert load(v, a).rc == 0
+        wait_transition(v, "lpg_replace_a")
+        assert load(v, b).rc == 0
+        wait_transition(v, "lpg_replace_b")
+        assert re.search(r"^generation: 2$", status(v), re.M)
+        assert v.run("rmmod lpg_replace_a").rc == 0
+        mark = v.dmesg_mark()
+        assert load(v, a).rc == EPERM
+        assert R_LOWER in v.dmesg_since(mark)
+        assert enabled_patches(v) == {"lpg_replace_b": "1"}
+        recs = ima_records(v)
+        events = [(e, r["module"], r["generation"]) for e, r in recs]
+        assert events == [
+            ("lpguard-load", "lpg_replace_a", "1"), ("lpguard-enable", "lpg_replace_a", "1"),
+            ("lpguard-patched", "lpg_replace_a", "1"),
+            ("lpguard-load", "lpg_replace_b", "2"), ("lpguard-enable", "lpg_replace_b", "2"),
+            ("lpguard-replaced", "lpg_replace_a", "1"), ("lpguard-patched", "lpg_replace_b", "2"),
+            ("lpguard-generation-refused", "lpg_replace_a", "1"),
+        ], events
+        assert recs[-1][1]["sha256"] == sha256(v, a)
+        assert [int(r["seq"]) for _, r in recs] == list(range(1, len(recs) + 1))
