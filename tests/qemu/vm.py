@@ -186,8 +186,12 @@ class VM:
             if self.proc.poll() is not None:
                 raise GuestError(f"QEMU exited ({self.proc.returncode}) before the guest was ready"
                                  f"\n{self.console_tail()}")
-            if self._boots() >= boots and self._ssh(["true"], timeout=10, check_master=False).returncode == 0:
-                return
+            if self._boots() >= boots:
+                try:
+                    if self._ssh(["true"], timeout=10, check_master=False).returncode == 0:
+                        return
+                except subprocess.TimeoutExpired:
+                    pass    # sshd not up yet (the Debian guest: QEMU accepts, nobody answers)
             time.sleep(0.3)
         raise GuestError(f"guest not reachable over ssh after {self.boot_timeout}s\n{self.console_tail()}")
 
