@@ -19,6 +19,7 @@
 #include "lpguard/guest/attest.hpp"
 #include "lpguard/host/shell.hpp"
 #include "test_module_keys.hpp"
+#include "test_swtpm.hpp"
 
 using namespace lpguard;
 using namespace lpguard::test;
@@ -27,42 +28,15 @@ namespace {
 
 // One swtpm on a Unix socket, stopped (SIGTERM, then waited for) when it
 // goes out of scope, whatever the test did.
-struct Swtpm {
-	std::filesystem::path dir;
-	pid_t pid = -1;
-
-	explicit Swtpm(const std::string &name)
-	{
-		dir = scratch_dir() / ("swtpm-" + name);
-		std::filesystem::remove_all(dir);
-		std::filesystem::create_directories(dir / "state");
-		pid = fork();
-		if (pid == 0) {
-			execlp("swtpm", "swtpm", "socket", "--tpm2", "--tpmstate", ("dir=" + (dir / "state").string()).c_str(),
-			       "--server", ("type=unixio,path=" + sock()).c_str(), "--ctrl",
-			       ("type=unixio,path=" + sock() + ".ctrl").c_str(), "--flags", "not-need-init,startup-clear",
-			       "--log", ("file=" + (dir / "log").string()).c_str(), nullptr);
-			_exit(127);
-		}
-		for (int i = 0; i < 100 && !std::filesystem::exists(sock()); i++)
-			std::this_thread::sleep_for(std::chrono::milliseconds(20));
-		REQUIRE(std::filesystem::exists(sock()));
-	}
-	~Swtpm()
-	{
-		if (pid > 0) {
-			kill(pid, SIGTERM);
-			waitpid(pid, nullptr, 0);
-		}
-	}
-	std::string sock() const { return (dir / "sock").string(); }
-	std::string tcti() const { return "swtpm:path=" + sock(); }
+// One swtpm per test, under the scratch directory.
+struct NamedSwtpm : Swtpm {
+	explicit NamedSwtpm(const std::string &name) : Swtpm(scratch_dir() / ("swtpm-" + name)) {}
 	std::string env() const { return "TPM2TOOLS_TCTI=" + shell_quote(tcti()) + " "; }
 };
 
 std::string lp_load() { return (std::filesystem::read_symlink("/proc/self/exe").parent_path() / "lp-load").string(); }
 
-Cmd attest(const Swtpm &tpm, const std::string &args)
+Cmd attest(const NamedSwtpm &tpm, const std::string &args)
 {
 	return run_shell(shell_quote(lp_load()) + " attest --tcti " + shell_quote(tpm.tcti()) + " " + args + " 2>&1");
 }
@@ -75,7 +49,7 @@ TEST_CASE("lp-load attest against swtpm: verified by the core verifier and tpm2_
 {
 	if (!have_swtpm())
 		SKIP("swtpm or tpm2-tools not installed (make deps)");
-	Swtpm tpm("a"), other("b");
+	NamedSwtpm tpm("a"), other("b");
 	const std::string data = std::string(LPGUARD_TEST_DATA) + "/attest/";
 	const auto log = (tpm.dir / "ima.bin").string();
 	// The golden list's extends, made by "the kernel": PCR 10 matches the list.
@@ -144,7 +118,7 @@ TEST_CASE("lp-load attest: no TPM, no IMA, no records: one line, own exit code",
 
 	if (!have_swtpm())
 		SKIP("swtpm not installed (make deps)");
-	Swtpm tpm("c");
+	NamedSwtpm tpm("c");
 	REQUIRE(attest(tpm, "--create-ak").rc == 0);
 	// The TPM is checked first; with one, a missing IMA list is its own failure.
 	auto no_ima = attest(tpm, "--nonce 00 --ima-log /nonexistent/ima");

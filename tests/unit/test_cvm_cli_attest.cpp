@@ -19,6 +19,7 @@
 #include "lpguard/host/shell.hpp"
 #include "test_module_builder.hpp"
 #include "test_module_keys.hpp"
+#include "test_swtpm.hpp"
 
 using namespace lpguard;
 using namespace lpguard::test;
@@ -26,32 +27,7 @@ using Catch::Matchers::ContainsSubstring;
 
 namespace {
 
-struct Tpm {
-	std::filesystem::path dir;
-	pid_t pid = -1;
-	explicit Tpm(const std::filesystem::path &d) : dir(d)
-	{
-		std::filesystem::remove_all(dir);
-		std::filesystem::create_directories(dir / "state");
-		pid = fork();
-		if (pid == 0) {
-			execlp("swtpm", "swtpm", "socket", "--tpm2", "--tpmstate", ("dir=" + (dir / "state").string()).c_str(),
-			       "--server", ("type=unixio,path=" + sock()).c_str(), "--ctrl",
-			       ("type=unixio,path=" + sock() + ".ctrl").c_str(), "--flags", "not-need-init,startup-clear", nullptr);
-			_exit(127);
-		}
-		for (int i = 0; i < 100 && !std::filesystem::exists(sock()); i++)
-			std::this_thread::sleep_for(std::chrono::milliseconds(20));
-		REQUIRE(std::filesystem::exists(sock()));
-	}
-	~Tpm()
-	{
-		kill(pid, SIGTERM);
-		waitpid(pid, nullptr, 0);
-	}
-	std::string sock() const { return (dir / "sock").string(); }
-	std::string tcti() const { return "swtpm:path=" + sock(); }
-};
+using Tpm = Swtpm;
 
 std::filesystem::path bin_dir() { return std::filesystem::read_symlink("/proc/self/exe").parent_path(); }
 
