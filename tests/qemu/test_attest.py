@@ -140,3 +140,18 @@ def test_reboot_reapplies_the_installed_patch(vm_with_disk, tmp_path):
     j = json.loads(r.stdout)
     assert j["verdict"]["active"]["name"] == "lpg_replace_b"
     assert {h["module"] for h in j["verdict"]["history"]} == {"lpg_replace_b"}
+
+
+def test_livepatch_attest_prints_the_verdict_last(applied, tmp_path):
+    """cvm-cli livepatch --attest: sign A as generation 3, apply it over B, attest expecting exactly that image."""
+    keys = os.path.join(BUILD, "test", "keys")
+    argv = [CVM_CLI, "livepatch", "ssh", applied.ssh_target(), os.path.join(MODS, "lpg_replace_a.ko"),
+            "-i", os.path.join(applied.ssh_dir, "id_ed25519"),
+            "-o", f"UserKnownHostsFile={known_hosts(applied, tmp_path)}", "-o", "StrictHostKeyChecking=yes",
+            "--key", os.path.join(keys, "livepatch.key"), "--cert", os.path.join(keys, "livepatch.crt"),
+            "--generation", "3", "--attest", "--pin-file", str(tmp_path / "pin.pem")]
+    r = subprocess.run(argv, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stdout + r.stderr
+    last = (r.stdout.strip().splitlines() or [""])[-1]
+    assert "lpg_replace_a" in last and "generation 3" in last, r.stdout
+    assert applied.run("cat /proc/cmdline", check=True).out.strip() == "lpguard test: replace A"
