@@ -35,7 +35,7 @@ rm -rf "$work" && mkdir -p "$work"
 root=$work/root
 # What the lp-load package depends on beyond minbase (the test installs it with
 # dpkg -i, without network): libkmod, OpenSSL, tpm2-tss and its device TCTI.
-deps=libkmod2,libssl3,libtss2-esys-3.0.2-0,libtss2-mu0,libtss2-tctildr0,libtss2-tcti-device0
+deps=libkmod2,libssl3,libtss2-esys-3.0.2-0,libtss2-mu0,libtss2-rc0,libtss2-tctildr0,libtss2-tcti-device0
 run_step "debian-guest: debootstrap bookworm (minbase) from $mirror" "$work/debootstrap.log" \
 	debootstrap --variant=minbase \
 	--include=systemd,systemd-sysv,udev,openssh-server,python3,kmod,iproute2,procps,$deps \

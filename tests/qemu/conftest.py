@@ -60,11 +60,12 @@ def make_vm(variant="", append="", disk=None, name="guest", mem="512M", root_ima
 
 
 def make_disk(path, size_mb=16):
-    """A fresh ext2 disk image for /var/lib/lp-load."""
+    """A fresh ext4 disk image for /var/lib/lp-load (journalled, as a real
+    image's root file system is: the power-cut test relies on it)."""
     if os.path.exists(path):
         os.unlink(path)
     subprocess.run(["truncate", "-s", f"{size_mb}M", path], check=True)
-    subprocess.run(["mkfs.ext2", "-q", "-F", path], check=True)
+    subprocess.run(["mkfs.ext4", "-q", "-F", path], check=True)
     return path
 
 
