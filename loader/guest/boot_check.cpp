@@ -121,7 +121,7 @@ BootOkReport confirm_boot(const LpLoadPaths &paths, const LivepatchSysfs &sys)
 	}
 	r.result = "confirmed";
 	r.message = "confirmed " + a.name + ": this boot reached multi-user.target with no oops, BUG or warning "
-					  "(taint D or W) since lp-load boot applied it at " +
+					    "(taint D or W) since lp-load boot applied it at " +
 		a.started_at;
 	return r;
 }

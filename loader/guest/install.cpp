@@ -179,12 +179,7 @@ InstalledPatch install_patch(const LpLoadPaths &paths, const fs::path &ko, const
 	write_file_atomic(target, {std::span<const uint8_t>(bytes)}, 0600, Durability::durable);
 	step("module");
 	// 2. The commit point: the record that names it.
-	write_json_durably(paths.installed_record(), {{"name", name},
-						      {"sha256", sha},
-						      {"source", source},
-						      {"installed_at", utc_now()},
-						      {"generation", generation},
-						      {"file", target.filename().string()}});
+	write_json_durably(paths.installed_record(), {{"name", name}, {"sha256", sha}, {"source", source}, {"installed_at", utc_now()}, {"generation", generation}, {"file", target.filename().string()}});
 	step("record");
 	// 3. What the record no longer names. Marks of other patches go too:
 	// installing a new patch clears the mark of the one it replaces.

@@ -67,9 +67,7 @@ ApplyOutcome run_apply(Context &ctx, const ApplyArgs &args, const char *command)
 	const auto taint_before = ctx.sys.kernel_taint();
 	const std::string started_at = lpguard::utc_now();
 	req.before_insert = [&] {
-		lpguard::write_inflight(ctx.paths, lpguard::new_inflight(command, pre.name, pre.sha256, args.timeout_s,
-									  args.revert_timeout_s, taint_before,
-									  lpguard::enabled_patches(ctx.sys)));
+		lpguard::write_inflight(ctx.paths, lpguard::new_inflight(command, pre.name, pre.sha256, args.timeout_s, args.revert_timeout_s, taint_before, lpguard::enabled_patches(ctx.sys)));
 	};
 
 	lpguard::KmodLoader loader;

@@ -22,8 +22,7 @@ void setup_disable(CLI::App *sub, Context &ctx)
 		lpguard::KmodLoader loader;
 		// What a killed lp-load leaves for the next one (recovery.hpp).
 		auto record = [&ctx](const std::string &name) {
-			lpguard::write_inflight(ctx.paths, lpguard::new_inflight("disable", name, "", timeout_s, timeout_s,
-										  ctx.sys.kernel_taint(), {}));
+			lpguard::write_inflight(ctx.paths, lpguard::new_inflight("disable", name, "", timeout_s, timeout_s, ctx.sys.kernel_taint(), {}));
 		};
 		auto r = lpguard::disable_patches(ctx.sys, loader, w, w.timeout, std::chrono::seconds(10), record);
 		lpguard::clear_inflight(ctx.paths);

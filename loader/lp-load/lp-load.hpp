@@ -62,8 +62,8 @@ struct ApplyArgs {
 
 struct ApplyOutcome {
 	lpguard::Kind kind = lpguard::Kind::ok;
-	std::string sha256;			     // of the image applied ("" when the pre-check failed)
-	std::optional<lpguard::PatchMark> marked;    // marked bad by the taint check after the transition
+	std::string sha256;			  // of the image applied ("" when the pre-check failed)
+	std::optional<lpguard::PatchMark> marked; // marked bad by the taint check after the transition
 };
 
 // apply, boot and install --now share this: lock, pre-check, record the

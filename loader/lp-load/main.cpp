@@ -171,6 +171,7 @@ int main(int argc, char **argv)
 		s.setup(app.add_subcommand(s.name, s.help), ctx);
 
 	auto args = with_default_command(argc, argv);
+	const auto command = json_command(args); // CLI11 consumes args
 	try {
 		app.parse(args);
 	} catch (const CLI::ParseError &e) {
@@ -179,7 +180,6 @@ int main(int argc, char **argv)
 	} catch (const lpguard::Error &e) {
 		// With --json the failure is the report (cvm-cli reads it); attest
 		// keeps its one line on stderr (docs/lp-load.md, attest).
-		auto command = json_command(args);
 		if (!command.empty() && command != "attest") {
 			lpguard::Json j = {{"command", command},
 					   {"result", e.kind() == lpguard::Kind::locked ? "locked" : "failed"},

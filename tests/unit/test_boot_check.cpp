@@ -94,7 +94,7 @@ TEST_CASE("boot records its attempt and boot-ok confirms it", "[lpload][boot-che
 	CHECK(r.kind == lpguard::Kind::ok);
 	CHECK(r.message == "confirmed lp_a: this boot reached multi-user.target with no oops, BUG or warning (taint D "
 			   "or W) since lp-load boot applied it at " +
-			  a->started_at);
+		      a->started_at);
 	CHECK_FALSE(fs::exists(g.paths.boot_attempt()));
 	CHECK_FALSE(lpguard::installed_patch(g.paths)->marked_bad);
 
@@ -119,9 +119,8 @@ TEST_CASE("a boot that never got to boot-ok: the next boot marks the patch bad a
 	CHECK(p.result == "marked-bad");
 	CHECK(p.kind == lpguard::Kind::marked_bad);
 	const std::string reason = "the boot of " + started + " after applying it did not reach multi-user.target";
-	CHECK(p.message == "not applying lp_a (" + g.installed.ko.string() + "): it is marked bad: " + reason +
-			       " (install a fixed patch with lp-load install, or lp-load install --clear-mark PATCH.ko "
-			       "if the mark is wrong)");
+	CHECK(p.message == "not applying lp_a (" + g.installed.ko.string() + "): it is marked bad: " + reason + " (install a fixed patch with lp-load install, or lp-load install --clear-mark PATCH.ko "
+														"if the mark is wrong)");
 	CHECK_FALSE(fs::exists(g.paths.boot_attempt()));
 	// Left installed, marked; said by status too.
 	auto inst = lpguard::installed_patch(g.paths);
@@ -156,9 +155,8 @@ TEST_CASE("boot-ok marks the patch bad when the kernel warned or oopsed after bo
 		std::string what = bit == lpguard::kTaintWarn ? "a warning (taint W)" : "an oops or BUG (taint D)";
 		REQUIRE(r.mark);
 		CHECK(r.mark->reason == "the kernel reported " + what + " after lp-load boot applied it at " + started);
-		CHECK(r.message == "marked lp_a bad: " + r.mark->reason +
-					   " (lp-load boot will not apply it again; see the kernel log, and install a fixed "
-					   "patch with lp-load install)");
+		CHECK(r.message == "marked lp_a bad: " + r.mark->reason + " (lp-load boot will not apply it again; see the kernel log, and install a fixed "
+									  "patch with lp-load install)");
 		CHECK_FALSE(fs::exists(g.paths.boot_attempt()));
 		g.boot(kBootB);
 		CHECK(g.plan().result == "marked-bad");

@@ -186,15 +186,13 @@ TEST_CASE("the installed file is checked against its record", "[lpload][install]
 		fakesys::put(p.ko, patch_image("lp_a", 4)); // newer, but not what was installed
 		auto q = lpguard::installed_patch(paths);
 		REQUIRE(q);
-		CHECK(q->problem == "its SHA-256 is " + sha256(patch_image("lp_a", 4)) + ", not " + sha256(img) +
-			      " as recorded: the file was changed since it was installed");
+		CHECK(q->problem == "its SHA-256 is " + sha256(patch_image("lp_a", 4)) + ", not " + sha256(img) + " as recorded: the file was changed since it was installed");
 		try {
 			lpguard::check_installed_file(*q);
 			FAIL("a changed file passed");
 		} catch (const lpguard::Error &e) {
 			CHECK(e.kind() == lpguard::Kind::refused);
-			CHECK(std::string(e.what()) == "refusing to apply " + ko + ": " + q->problem +
-							       " (install the patch again with lp-load install)");
+			CHECK(std::string(e.what()) == "refusing to apply " + ko + ": " + q->problem + " (install the patch again with lp-load install)");
 		}
 		CHECK_THAT(lpguard::status_text(t.sys(), paths),
 			   ContainsSubstring("installed:   lp_a (" + ko + "), generation 3 (does not match its record: " +

@@ -294,9 +294,8 @@ TEST_CASE("an lp-load killed with SIGKILL while it waits: the next one takes the
 	REQUIRE(r);
 	CHECK(r->found.pid == child);
 	CHECK(r->outcome == "reverted");
-	CHECK(r->message == "found lp_new's transition left by lp-load pid " + std::to_string(child) +
-				    " (killed?): it did not finish within its 0.5 s (no task reported as pending); "
-				    "reverted and removed lp_new, active: lp_old");
+	CHECK(r->message == "found lp_new's transition left by lp-load pid " + std::to_string(child) + " (killed?): it did not finish within its 0.5 s (no task reported as pending); "
+												       "reverted and removed lp_new, active: lp_old");
 	CHECK_FALSE(fs::exists(t.root / "sys/module/lp_new"));
 	CHECK_FALSE(fs::exists(paths.inflight()));
 }

@@ -23,8 +23,8 @@ namespace lpguard {
 struct BootAttempt {
 	std::string sha256;
 	std::string name;
-	std::string boot_id;    // /proc/sys/kernel/random/boot_id of the boot that applied it
-	std::string started_at; // UTC, ISO 8601
+	std::string boot_id;			   // /proc/sys/kernel/random/boot_id of the boot that applied it
+	std::string started_at;			   // UTC, ISO 8601
 	std::optional<unsigned long> taint_before; // /proc/sys/kernel/tainted before the apply
 };
 

@@ -29,10 +29,10 @@ struct InflightRecord {
 	std::string patch;
 	std::string sha256; // apply, boot: the image's
 	int pid = 0;
-	std::string started_at;	       // UTC, ISO 8601
-	double started_monotonic = 0;  // CLOCK_MONOTONIC, seconds (the same clock for every process of a boot)
-	double timeout_s = 60;	       // the forward transition's (disable: the unpatch transition's)
-	double revert_timeout_s = 60;  // the reverse transition's
+	std::string started_at;	      // UTC, ISO 8601
+	double started_monotonic = 0; // CLOCK_MONOTONIC, seconds (the same clock for every process of a boot)
+	double timeout_s = 60;	      // the forward transition's (disable: the unpatch transition's)
+	double revert_timeout_s = 60; // the reverse transition's
 	std::optional<unsigned long> taint_before;
 	std::vector<std::string> before; // the patches enabled before (apply: to name the replaced ones)
 
