@@ -83,8 +83,14 @@ std::optional<PatchMark> check_taint_after_apply(const LpLoadPaths &paths, const
 	std::string what = new_bad_taint(*taint_before, *after);
 	if (what.empty())
 		return std::nullopt;
-	return mark_patch_bad(paths, sha256, name,
-			      "the kernel reported " + what + " while lp-load " + command + " applied it at " + started_at);
+	std::string reason = "the kernel reported " + what + " while lp-load " + command + " applied it at " + started_at;
+	try {
+		return mark_patch_bad(paths, sha256, name, reason);
+	} catch (const Error &e) {
+		// The apply itself succeeded: say it, without the mark (a
+		// read-only /var/lib/lp-load, a full disk).
+		return PatchMark{sha256, name, reason + " (the mark could not be recorded: " + e.why() + ")", ""};
+	}
 }
 
 BootOkReport confirm_boot(const LpLoadPaths &paths, const LivepatchSysfs &sys)

@@ -104,15 +104,18 @@ void write_marks(const LpLoadPaths &paths, const std::vector<PatchMark> &marks)
 // After a commit: every module file the record does not name, and the
 // temporary files of an install that was cut short. Best effort: what is
 // left is never read (reading follows the record).
-void remove_unnamed(const LpLoadPaths &paths, const std::string &keep)
+void remove_unnamed(const LpLoadPaths &paths, const std::string &keep, const std::function<void(const char *)> &step)
 {
 	std::error_code ec;
 	bool removed = false;
 	for (fs::directory_iterator it(paths.var_dir(), ec), end; !ec && it != end; it.increment(ec)) {
 		std::string f = it->path().filename().string();
 		bool stale = (is_module_name(f) && f != keep) || starts_with(f, ".patch");
+		if (!stale)
+			continue;
+		step("removing");
 		std::error_code ec2;
-		if (stale && fs::remove(it->path(), ec2))
+		if (fs::remove(it->path(), ec2))
 			removed = true;
 	}
 	if (removed) {
@@ -148,7 +151,7 @@ std::string file_sha256(const fs::path &path)
 InstalledPatch install_patch(const LpLoadPaths &paths, const fs::path &ko, const std::string &name,
 			     const std::string &sha256, const InstallOptions &opts)
 {
-	auto step = [&](const char *what) {
+	std::function<void(const char *)> step = [&](const char *what) {
 		if (opts.after_step)
 			opts.after_step(what);
 	};
@@ -187,7 +190,7 @@ InstalledPatch install_patch(const LpLoadPaths &paths, const fs::path &ko, const
 	std::erase_if(marks, [&](const PatchMark &m) { return opts.clear_mark || m.sha256 != sha; });
 	write_marks(paths, marks);
 	step("marks");
-	remove_unnamed(paths, target.filename().string());
+	remove_unnamed(paths, target.filename().string(), step);
 	step("removed");
 	auto p = installed_patch(paths);
 	if (!p)

@@ -129,7 +129,7 @@ TEST_CASE("install: a power cut at any step leaves the old patch or the new one,
 {
 	const std::string old_img = patch_image("lp_old", 1), new_img = patch_image("lp_new", 2);
 	for (bool legacy : {false, true}) {
-		for (std::string cut : {"module", "record", "marks", "removed"}) {
+		for (std::string cut : {"module", "record", "marks", "removing", "removed"}) {
 			DYNAMIC_SECTION((legacy ? "over an older lp-load's install, " : "") << "cut after " << cut)
 			{
 				fakesys::FakeTree t;

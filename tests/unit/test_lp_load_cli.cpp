@@ -41,10 +41,7 @@ TEST_CASE("lp-load --json while another lp-load holds the lock: a locked report,
 		CHECK(r.rc == lpload_tool::exit_code(Kind::locked));
 		CHECK(r.rc == 7);
 		auto j = nlohmann::json::parse(r.out);
-		CHECK(j == nlohmann::json{{"command", cmd.substr(0, cmd.find(' '))},
-					  {"result", "locked"},
-					  {"exit_code", 7},
-					  {"message", want}});
+		CHECK(j == nlohmann::json{{"command", cmd.substr(0, cmd.find(' '))}, {"result", "locked"}, {"exit_code", 7}, {"message", want}});
 	}
 	// Without --json: the one line on stderr.
 	auto r = run_shell(shell_quote(lp_load()) + " apply /nonexistent/lp.ko 2>&1 >/dev/null");

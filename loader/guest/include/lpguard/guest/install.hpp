@@ -69,8 +69,9 @@ struct InstalledPatch {
 
 struct InstallOptions {
 	bool clear_mark = false; // also clear a mark on this very file
-	// Called after each step ("module", "record", "marks", "removed") with
-	// what it wrote on disk: the tests cut the install short there.
+	// Called after each step ("module", "record", "marks", "removed") and
+	// before each file it removes ("removing"): the tests cut the install
+	// short there.
 	std::function<void(const std::string &step)> after_step;
 };
 
