@@ -24,6 +24,7 @@ const char *to_string(Kind k)
 	case Kind::revert_failed: return "revert-failed";
 	case Kind::not_found: return "not-found";
 	case Kind::cleanup: return "cleanup";
+	case Kind::marked_bad: return "marked-bad";
 	case Kind::no_tpm: return "no-tpm";
 	case Kind::no_ima: return "no-ima";
 	case Kind::no_records: return "no-records";

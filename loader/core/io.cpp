@@ -256,6 +256,26 @@ void write_file_atomic(const std::filesystem::path &path, std::initializer_list<
 	});
 }
 
+bool remove_file(const std::filesystem::path &path, Durability durability)
+{
+	if (unlink(path.c_str()) != 0) {
+		if (errno == ENOENT)
+			return false;
+		throw Error("cannot remove " + path.string(), std::strerror(errno), "check the directory's permissions",
+			    Kind::output)
+			.path_named();
+	}
+	if (durability == Durability::durable)
+		sync_directory(path.has_parent_path() ? path.parent_path() : std::filesystem::path("."));
+	return true;
+}
+
+void sync_directory(const std::filesystem::path &dir)
+{
+	if (int err = sync_dir(dir))
+		throw Error("cannot sync " + dir.string(), std::strerror(err), "check the disk", Kind::output).path_named();
+}
+
 void write_new_file(const std::filesystem::path &path, std::span<const uint8_t> data, unsigned mode,
 		    const std::string &exists_todo)
 {

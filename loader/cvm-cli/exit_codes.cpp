@@ -18,7 +18,8 @@ const lpguard::ExitCode kRows[] = {
 		       "`cvm-cli generate-livepatch-keys`)"},
 	{Kind::signature, 5, "signature missing or does not verify"},
 	{Kind::refused, 6, "refused: not a livepatch, vermagic mismatch, compiler not the patch kit's, would overwrite keys"},
-	{Kind::remote, 7, "ssh/scp/gcloud/az/aws failed or missing, or the upload was corrupted"},
+	{Kind::remote, 7, "ssh/scp/gcloud/az/aws failed or missing, the upload failed or was corrupted, or the guest's "
+			  "upload directory has less free space than the patch"},
 	{Kind::guest, 8, "lp-load on the guest refused the patch or failed (its message is printed); `attest`: it "
 			 "returned no evidence that parses"},
 	{Kind::output, 9, "cannot write the output file"},
@@ -39,6 +40,8 @@ const lpguard::ExitCode kRows[] = {
 	 "lp-load refused it, the transition or the smoke command failed"},
 	{Kind::system, 23,
 	 "preflight could not run to its end: QEMU missing, the trial VM did not boot, hung or its report is incomplete"},
+	{Kind::locked, 24, "`livepatch`: another lp-load runs on the guest (another cvm-cli, an administrator); nothing "
+			   "was applied: wait for it to finish and retry"},
 };
 
 } // namespace

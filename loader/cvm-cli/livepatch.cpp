@@ -2,6 +2,8 @@
 // cvm-cli livepatch <provider> <target> PATCH.ko: sign, check the guest,
 // upload atomically, run lp-load on the guest and exit with its verdict.
 
+#include <algorithm>
+#include <cctype>
 #include <iostream>
 #include <sstream>
 
@@ -27,7 +29,8 @@ struct Common {
 	double timeout = 0;
 	bool dry_run = false, json = false, attest = false;
 	KitCheckOptions kit;
-	std::string preflight_kit; // --preflight DIR
+	std::string preflight_kit;	 // --preflight DIR
+	std::string remote_dir = "/tmp"; // --remote-dir: where the private upload directory is made
 	PreflightOptions preflight;
 	AttestKeyOptions ak;
 };
@@ -51,6 +54,21 @@ void add_common(CLI::App *cmd, Common &c)
 	add_preflight_options(cmd, c.preflight);
 	for (const char *name : {"--smoke", "--vm-timeout", "--accel"})
 		cmd->get_option(name)->needs(pf);
+	cmd->add_option("--remote-dir", c.remote_dir,
+			"Directory on the guest where a private cvm-cli-<random> upload directory is made (and removed "
+			"after)")
+		->type_name("DIR")
+		->capture_default_str()
+		->check(CLI::Validator(
+			[](std::string &s) {
+				bool ok = !s.empty() && s[0] == '/' &&
+					std::all_of(s.begin(), s.end(), [](char ch) {
+						return std::isalnum(static_cast<unsigned char>(ch)) || ch == '/' || ch == '.' ||
+							ch == '_' || ch == '-';
+					});
+				return ok ? std::string() : std::string("an absolute path of letters, digits and /._- only");
+			},
+			""));
 	cmd->add_flag("--dry-run", c.dry_run, "Sign locally and print the exact commands without running them");
 	cmd->add_flag("--json", c.json, "Print the outcome as JSON (schema in docs/cvm-cli.md)");
 	cmd->add_flag("--attest", c.attest,
@@ -124,7 +142,11 @@ void run_livepatch(const Common &c, const ProviderTarget &t)
 	req.sha256 = sha;
 	if (c.timeout > 0)
 		req.timeout = c.timeout;
-	req.remote_dir = "/tmp/cvm-cli-" + random_hex(8);
+	// A name of its own per run: two cvm-cli against one guest never share files.
+	std::string base = c.remote_dir;
+	while (!base.empty() && base.back() == '/')
+		base.pop_back();
+	req.remote_dir = base + "/cvm-cli-" + random_hex(8);
 	req.dry_run = c.dry_run;
 
 	std::ostringstream commands;
@@ -145,6 +167,8 @@ void run_livepatch(const Common &c, const ProviderTarget &t)
 				    {"commands", cmds},
 				    {"guest_release", res.guest_release.empty() ? nlohmann::json(nullptr) : nlohmann::json(res.guest_release)},
 				    {"guest_status", res.guest_status},
+				    {"upload_dir", req.remote_dir},
+				    {"guest_free_kb", res.guest_free_kb ? nlohmann::json(*res.guest_free_kb) : nlohmann::json(nullptr)},
 				    {"lp_load", res.lp_load},
 				    {"lp_load_exit", res.lp_load_exit < 0 ? nlohmann::json(nullptr) : nlohmann::json(res.lp_load_exit)},
 				    {"exit_code", exit_code(res.kind)},

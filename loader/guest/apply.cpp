@@ -20,15 +20,6 @@ double ms(Clock::duration d)
 	return std::chrono::duration<double, std::milli>(d).count();
 }
 
-std::vector<std::string> enabled_patches(const LivepatchSysfs &sys)
-{
-	std::vector<std::string> out;
-	for (const auto &p : sys.patches())
-		if (p.enabled)
-			out.push_back(p.name);
-	return out;
-}
-
 std::string join(const std::vector<std::string> &v, const char *sep = ", ")
 {
 	std::string s;
@@ -108,6 +99,73 @@ std::string cleanup_line(const CleanupReport &c)
 
 } // namespace
 
+std::vector<std::string> enabled_patches(const LivepatchSysfs &sys)
+{
+	std::vector<std::string> out;
+	for (const auto &p : sys.patches())
+		if (p.enabled)
+			out.push_back(p.name);
+	return out;
+}
+
+RevertResult revert_transition(const LivepatchSysfs &sys, ModuleLoader &loader, const std::string &name,
+			       const WaitOptions &back, Clock::duration removal_timeout)
+{
+	RevertResult rv;
+	try {
+		sys.set_enabled(name, false);
+	} catch (const Error &e) {
+		// The transition may have finished between the last poll and the
+		// write (with lpguard's lock on, the kernel then refuses the write
+		// with EPERM: the patch is no longer the one in transition).
+		if (sys.transition(name) == std::optional<bool>(false)) {
+			rv.result = "completed";
+			return rv;
+		}
+		rv.result = "write-failed";
+		rv.detail = e.what();
+		return rv;
+	}
+	auto rt = wait_transition(sys, name, back);
+	if (rt.outcome == TransitionOutcome::timed_out) {
+		rv.result = "still-running";
+		rv.detail = std::to_string((int)ms(rt.elapsed));
+		return rv;
+	}
+	rv.revert_ms = ms(rt.elapsed);
+	CleanupReport gone;
+	bool freed = wait_patch_gone(sys, name, removal_timeout, back.backoff);
+	if (freed)
+		remove_one(sys, loader, name, removal_timeout, back.backoff, gone);
+	if (!freed || !gone.ok()) {
+		rv.result = "not-removed";
+		rv.detail = freed ? cleanup_line(gone) : "patch still registered";
+		return rv;
+	}
+	rv.result = "reverted";
+	return rv;
+}
+
+CompletedReport finish_completed(const LivepatchSysfs &sys, ModuleLoader &loader, const std::string &name,
+				 const std::vector<std::string> &before, Clock::duration removal_timeout,
+				 const Backoff &backoff)
+{
+	CompletedReport c;
+	// Atomic replace: the kernel unregisters the replaced patches
+	// asynchronously once the transition is over.
+	auto me = sys.patch(name);
+	if (me && me->replace.value_or(false)) {
+		for (const auto &old : before)
+			if (old != name)
+				wait_patch_gone(sys, old, removal_timeout, backoff);
+	}
+	for (const auto &old : before)
+		if (old != name && !sys.patch_exists(old))
+			c.replaced.push_back(old);
+	c.cleanup = remove_leftovers(sys, loader, removal_timeout, backoff);
+	return c;
+}
+
 CleanupReport remove_leftovers(const LivepatchSysfs &sys, ModuleLoader &loader, Clock::duration timeout,
 			       const Backoff &backoff)
 {
@@ -150,6 +208,8 @@ ApplyReport apply_patch(const LivepatchSysfs &sys, ModuleLoader &loader, const A
 	const auto before = enabled_patches(sys);
 	log_before = read_lpguard_log(sys);
 
+	if (req.before_insert)
+		req.before_insert();
 	int err = loader.insert(req.ko);
 	if (err)
 		return refuse(err);
@@ -169,51 +229,35 @@ ApplyReport apply_patch(const LivepatchSysfs &sys, ModuleLoader &loader, const A
 	if (t.outcome == TransitionOutcome::timed_out) {
 		r.blocking = sys.pending_tasks(1, true);
 		std::string blockers = blockers_text(r.blocking);
-		try {
-			sys.set_enabled(req.name, false);
-		} catch (const Error &e) {
-			// The transition may have finished between the last poll and the write.
-			if (sys.transition(req.name) == std::optional<bool>(false)) {
-				t.outcome = TransitionOutcome::completed;
-				t.enabled = true;
-			} else {
-				r.result = "revert-failed";
-				r.kind = Kind::revert_failed;
-				r.message = "transition of " + req.name + " timed out (" + blockers +
-					") and reverting failed: " + e.what();
-				r.active_after = enabled_patches(sys);
-				return r;
-			}
-		}
-		if (t.outcome == TransitionOutcome::timed_out) {
-			WaitOptions back = req.wait;
-			back.timeout = req.revert_timeout;
-			auto rt = wait_transition(sys, req.name, back);
-			if (rt.outcome == TransitionOutcome::timed_out) {
-				r.result = "revert-failed";
-				r.kind = Kind::revert_failed;
-				r.message = "transition of " + req.name + " timed out (" + blockers +
-					") and its revert is still running after " +
-					std::to_string((int)ms(rt.elapsed)) +
-					" ms (watch 'lp-load status'; the kernel finishes it when the tasks move)";
-				r.active_after = enabled_patches(sys);
-				return r;
-			}
-			r.revert_ms = ms(rt.elapsed);
-			CleanupReport gone;
-			bool freed = wait_patch_gone(sys, req.name, req.removal_timeout, req.wait.backoff);
-			if (freed)
-				remove_one(sys, loader, req.name, req.removal_timeout, req.wait.backoff, gone);
-			r.active_after = enabled_patches(sys);
-			if (!freed || !gone.ok()) {
-				r.result = "revert-failed";
-				r.kind = Kind::revert_failed;
-				r.message = "transition of " + req.name + " timed out (" + blockers +
-					"); it was reverted but its module is still loaded: " +
-					(freed ? cleanup_line(gone) : "patch still registered") +
-					" (retry with 'lp-load disable')";
-				return r;
-			}
+		WaitOptions back = req.wait;
+		back.timeout = req.revert_timeout;
+		auto rv = revert_transition(sys, loader, req.name, back, req.removal_timeout);
+		r.revert_ms = rv.revert_ms;
+		r.active_after = enabled_patches(sys);
+		if (rv.result == "completed") {
+			t.outcome = TransitionOutcome::completed;
+			t.enabled = true;
+		} else if (rv.result == "write-failed") {
+			r.result = "revert-failed";
+			r.kind = Kind::revert_failed;
+			r.message = "transition of " + req.name + " timed out (" + blockers +
+				") and reverting failed: " + rv.detail;
+			return r;
+		} else if (rv.result == "still-running") {
+			r.result = "revert-failed";
+			r.kind = Kind::revert_failed;
+			r.message = "transition of " + req.name + " timed out (" + blockers +
+				") and its revert is still running after " + rv.detail +
+				" ms (watch 'lp-load status'; the kernel finishes it when the tasks move)";
+			return r;
+		} else if (rv.result == "not-removed") {
+			r.result = "revert-failed";
+			r.kind = Kind::revert_failed;
+			r.message = "transition of " + req.name + " timed out (" + blockers +
+				"); it was reverted but its module is still loaded: " + rv.detail +
+				" (retry with 'lp-load disable')";
+			return r;
+		} else {
 			r.result = "reverted";
 			r.kind = Kind::reverted;
 			r.message = "transition of " + req.name + " did not finish within " +
@@ -237,19 +281,9 @@ ApplyReport apply_patch(const LivepatchSysfs &sys, ModuleLoader &loader, const A
 
 	r.transition_ms = ms(t.elapsed);
 
-	// Atomic replace: the kernel unregisters the replaced patches
-	// asynchronously once the transition is over.
-	auto me = sys.patch(req.name);
-	if (me && me->replace.value_or(false)) {
-		for (const auto &old : before)
-			if (old != req.name)
-				wait_patch_gone(sys, old, req.removal_timeout, req.wait.backoff);
-	}
-	for (const auto &old : before)
-		if (!sys.patch_exists(old))
-			r.replaced.push_back(old);
-
-	r.cleanup = remove_leftovers(sys, loader, req.removal_timeout, req.wait.backoff);
+	auto done = finish_completed(sys, loader, req.name, before, req.removal_timeout, req.wait.backoff);
+	r.replaced = done.replaced;
+	r.cleanup = done.cleanup;
 	r.active_after = enabled_patches(sys);
 	if (!r.cleanup.ok()) {
 		r.result = "cleanup-failed";
@@ -271,7 +305,8 @@ ApplyReport apply_patch(const LivepatchSysfs &sys, ModuleLoader &loader, const A
 }
 
 DisableReport disable_patches(const LivepatchSysfs &sys, ModuleLoader &loader, const WaitOptions &wait,
-			      Clock::duration revert_timeout, Clock::duration removal_timeout)
+			      Clock::duration revert_timeout, Clock::duration removal_timeout,
+			      const std::function<void(const std::string &)> &before_disable)
 {
 	DisableReport r;
 	if (auto busy = sys.patch_in_transition()) {
@@ -292,6 +327,8 @@ DisableReport disable_patches(const LivepatchSysfs &sys, ModuleLoader &loader, c
 		return r;
 	}
 	for (const auto &name : active) {
+		if (before_disable)
+			before_disable(name);
 		try {
 			sys.set_enabled(name, false);
 		} catch (const Error &e) {

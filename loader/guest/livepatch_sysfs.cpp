@@ -262,6 +262,11 @@ std::string LivepatchSysfs::kernel_cmdline() const
 	return trim(read_text(proc_dir() / "cmdline").value_or(""));
 }
 
+std::string LivepatchSysfs::boot_id() const
+{
+	return trim(read_text(proc_dir() / "sys/kernel/random/boot_id").value_or(""));
+}
+
 std::vector<std::string> describe_taint(unsigned long taint)
 {
 	static const struct {

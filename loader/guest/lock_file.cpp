@@ -5,6 +5,7 @@
 #include <cstring>
 #include <fcntl.h>
 #include <string>
+#include <thread>
 #include <sys/file.h>
 #include <unistd.h>
 
@@ -38,6 +39,20 @@ LockFile LockFile::acquire(const std::filesystem::path &path)
 			    Kind::system);
 	}
 	return LockFile(fd, path);
+}
+
+LockFile LockFile::acquire_waiting(const std::filesystem::path &path, std::chrono::milliseconds timeout)
+{
+	const auto deadline = std::chrono::steady_clock::now() + timeout;
+	for (;;) {
+		try {
+			return acquire(path);
+		} catch (const Error &e) {
+			if (e.kind() != Kind::locked || std::chrono::steady_clock::now() >= deadline)
+				throw;
+		}
+		std::this_thread::sleep_for(std::chrono::milliseconds(100));
+	}
 }
 
 LockFile::LockFile(LockFile &&other) noexcept : fd_(other.fd_), path_(std::move(other.path_))

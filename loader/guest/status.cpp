@@ -7,6 +7,7 @@
 
 #include "lpguard/core/json.hpp"
 #include "lpguard/core/text.hpp"
+#include "lpguard/guest/boot_check.hpp"
 
 namespace lpguard {
 
@@ -109,6 +110,7 @@ nlohmann::json status_json_with(const LivepatchSysfs &sys, const LpLoadPaths &pa
 	}
 	auto taint = sys.kernel_taint();
 	auto inst = installed_patch(paths);
+	auto attempt = read_boot_attempt(paths);
 	return {{"command", "status"},
 		{"kernel_release", sys.kernel_release()},
 		{"active", active},
@@ -118,7 +120,8 @@ nlohmann::json status_json_with(const LivepatchSysfs &sys, const LpLoadPaths &pa
 		{"lpguard", lpguard},
 		{"taint", {{"value", taint ? nlohmann::json(*taint) : nlohmann::json(nullptr)}, {"flags", describe_taint(taint.value_or(0))}}},
 		{"installed", inst ? to_json(*inst) : nlohmann::json(nullptr)},
-		{"boot_apply", boot_apply_enabled(sys.kernel_cmdline())}};
+		{"boot_apply", boot_apply_enabled(sys.kernel_cmdline())},
+		{"boot_attempt", attempt ? to_json(*attempt, sys.boot_id()) : nlohmann::json(nullptr)}};
 }
 
 } // namespace
@@ -198,12 +201,24 @@ std::string status_text(const LivepatchSysfs &sys, const LpLoadPaths &paths)
 			out << ", " << f.get<std::string>();
 		out << "\n";
 	}
+	const auto &in = j["installed"];
 	out << "installed:   "
-	    << (j["installed"].is_null() ? std::string("none")
-					 : j["installed"]["name"].get<std::string>() + " (" +
-				j["installed"]["path"].get<std::string>() + "), generation " +
-				std::to_string(j["installed"]["generation"].get<uint32_t>()))
-	    << (j["boot_apply"].get<bool>() ? "" : ", boot apply disabled by lp_load.enable=0") << "\n";
+	    << (in.is_null() ? std::string("none")
+			     : in["name"].get<std::string>() + " (" + in["path"].get<std::string>() + "), generation " +
+				std::to_string(in["generation"].get<uint32_t>()))
+	    << (j["boot_apply"].get<bool>() ? "" : ", boot apply disabled by lp_load.enable=0");
+	if (!in.is_null() && !in["problem"].is_null())
+		out << " (does not match its record: " << in["problem"].get<std::string>() << ")";
+	if (!in.is_null() && !in["marked_bad"].is_null())
+		out << " (marked bad: " << in["marked_bad"]["reason"].get<std::string>() << ")";
+	out << "\n";
+	if (const auto &a = j["boot_attempt"]; !a.is_null())
+		out << "boot check:  " << printable(a["name"].get<std::string>()) << " applied by lp-load boot at "
+		    << a["started_at"].get<std::string>()
+		    << (a["this_boot"].get<bool>() ? ", not yet confirmed by lp-load boot-ok"
+						   : " in an earlier boot that never confirmed it (the next lp-load "
+						     "boot marks it bad)")
+		    << "\n";
 	return out.str();
 }
 

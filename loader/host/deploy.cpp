@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <sstream>
+#include <vector>
 
 #include "lpguard/host/deploy.hpp"
 #include "lpguard/core/module_image.hpp"
@@ -45,7 +46,9 @@ std::string remote_probe_command()
 
 std::string remote_prepare_command(const std::string &dir)
 {
-	return "umask 077 && mkdir -m 700 -- " + shell_quote(dir);
+	// The free space there comes back with it (a guest without df: none).
+	return "umask 077 && mkdir -m 700 -- " + shell_quote(dir) + " && { df -Pk -- " + shell_quote(dir) +
+		" 2>/dev/null || true; }";
 }
 
 std::string remote_install_command(const std::string &dir, const std::string &part, const std::string &final_name,
@@ -73,6 +76,36 @@ std::string remote_apply_command(const std::string &dir, const std::string &fina
 }
 
 std::string remote_cleanup_command(const std::string &dir) { return "rm -rf -- " + shell_quote(dir); }
+
+std::string remote_df_cleanup_command(const std::string &dir)
+{
+	return "df -Pk -- " + shell_quote(dir) + " 2>/dev/null; rm -rf -- " + shell_quote(dir);
+}
+
+std::optional<uint64_t> parse_df_available_kb(const std::string &out)
+{
+	// POSIX df -P: a header, then "fs 1024-blocks used available capacity mountpoint".
+	std::istringstream in(out);
+	std::string line;
+	std::optional<uint64_t> kb;
+	bool header = false;
+	while (std::getline(in, line)) {
+		std::istringstream f(line);
+		std::vector<std::string> w;
+		for (std::string x; f >> x;)
+			w.push_back(x);
+		if (!header) {
+			header = w.size() >= 4 && w[0] == "Filesystem";
+			continue;
+		}
+		if (w.size() < 6 || w[3].empty() ||
+		    !std::all_of(w[3].begin(), w[3].end(), [](char c) { return c >= '0' && c <= '9'; }) ||
+		    w[3].size() > 18)
+			continue;
+		kb = std::stoull(w[3]);
+	}
+	return kb;
+}
 
 CommandRunner process_runner()
 {
@@ -108,6 +141,15 @@ DeployResult deploy_livepatch(const Transport &t, const DeployRequest &req, cons
 		return run(a, out, bg);
 	};
 	bool opened = false, dir_made = false;
+	// The directory the caller chose (--remote-dir): the private one goes inside it.
+	const std::string base = std::filesystem::path(req.remote_dir).parent_path().string();
+	std::optional<uint64_t> size_kb;
+	{
+		std::error_code ec;
+		auto bytes = std::filesystem::file_size(req.signed_module, ec);
+		if (!ec)
+			size_kb = (bytes + 1023) / 1024;
+	}
 	auto fail = [&](Kind code, const std::string &msg) {
 		res.kind = code;
 		res.message = msg;
@@ -143,13 +185,30 @@ DeployResult deploy_livepatch(const Transport &t, const DeployRequest &req, cons
 			return fail(Kind::refused, "vermagic mismatch: the patch was built for " + want + " but the guest runs " + res.guest_release + " (build the livepatch against the guest's kernel " + res.guest_release + ")");
 
 		log << "cvm-cli: guest runs " << res.guest_release << ", uploading " << final_name << "\n";
-		rc = exec(t.run(remote_prepare_command(req.remote_dir)), nullptr, false);
+		out.clear();
+		rc = exec(t.run(remote_prepare_command(req.remote_dir)), &out, false);
 		if (rc != 0)
-			return fail(Kind::remote, "cannot create " + req.remote_dir + " on the guest (exit " + std::to_string(rc) + ") (check free space and permissions of /tmp on the guest)");
+			return fail(Kind::remote, "cannot create " + req.remote_dir + " on the guest (exit " + std::to_string(rc) + ") (check free space and permissions of " + base + " on the guest, or upload elsewhere with --remote-dir DIR)");
 		dir_made = true;
+		res.guest_free_kb = parse_df_available_kb(out);
+		if (res.guest_free_kb && size_kb && *res.guest_free_kb < *size_kb)
+			return fail(Kind::remote, "not enough space on the guest for the upload: " + base + " has " + std::to_string(*res.guest_free_kb) + " kB free and the patch is " + std::to_string(*size_kb) + " kB; nothing was uploaded (free space there, or upload elsewhere with --remote-dir DIR)");
 		rc = exec(t.upload(req.signed_module, req.remote_dir + "/" + part), nullptr, false);
-		if (rc != 0)
-			return fail(Kind::remote, "upload to the guest failed (exit " + std::to_string(rc) + "); nothing loadable was left (check the connection and retry)");
+		if (rc != 0) {
+			// Where it went: how much room is left there (none, when the
+			// disk filled up), then the partial upload goes.
+			out.clear();
+			exec(t.run(remote_df_cleanup_command(req.remote_dir)), &out, false);
+			dir_made = false;
+			auto free_kb = parse_df_available_kb(out);
+			std::string head = "upload to the guest failed (exit " + std::to_string(rc) + ")";
+			std::string tail = "; the partial upload was removed, nothing loadable was left";
+			if (free_kb && size_kb && *free_kb < *size_kb)
+				return fail(Kind::remote, head + ": " + base + " on the guest has " + std::to_string(*free_kb) + " kB free and the patch is " + std::to_string(*size_kb) + " kB" + tail + " (free space there, or upload elsewhere with --remote-dir DIR)");
+			if (free_kb)
+				return fail(Kind::remote, head + " with " + std::to_string(*free_kb) + " kB free in " + base + " on the guest" + tail + " (check the connection and retry)");
+			return fail(Kind::remote, head + tail + " (check the connection and the free space of " + base + " on the guest, and retry)");
+		}
 		rc = exec(t.run(remote_install_command(req.remote_dir, part, final_name, req.sha256)), nullptr,
 			  false);
 		if (rc == kRemoteChecksumMismatch) {
@@ -182,6 +241,11 @@ DeployResult deploy_livepatch(const Transport &t, const DeployRequest &req, cons
 			return fail(Kind::remote, kSudoPasswordMessage);
 		if (rc == 127 && res.lp_load.is_null())
 			return fail(Kind::guest, "lp-load is not installed on the guest (install it, then retry)");
+		// Another lp-load holds the guest's lock (another cvm-cli, an
+		// administrator): nothing was applied by this run.
+		bool locked = res.lp_load.is_object() && res.lp_load.value("result", "") == "locked";
+		if (locked || (rc == kLpLoadLocked && res.lp_load.is_null()))
+			return fail(Kind::locked, "lp-load on the guest did not run: " + (msg.empty() ? std::string("another lp-load is running there (wait for it to finish and retry)") : msg));
 		return fail(Kind::guest, "lp-load on the guest failed with exit " + std::to_string(rc) + ": " + (msg.empty() ? std::string("it printed no JSON verdict (its messages are above; run `lp-load status` on the "
 																	   "guest)")
 															     : msg));

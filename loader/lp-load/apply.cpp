@@ -8,15 +8,17 @@
 
 #include "lp-load.hpp"
 #include "lpguard/guest/apply.hpp"
+#include "lpguard/guest/boot_check.hpp"
 #include "lpguard/guest/kmod_loader.hpp"
 #include "lpguard/guest/lock_file.hpp"
 #include "lpguard/guest/precheck.hpp"
+#include "lpguard/guest/recovery.hpp"
 
 namespace lpload_tool {
 
-lpguard::Kind run_apply(Context &ctx, const ApplyArgs &args, const char *command)
+ApplyOutcome run_apply(Context &ctx, const ApplyArgs &args, const char *command)
 {
-	auto lock = lpguard::LockFile::acquire(ctx.paths.lock());
+	ctx.lock(args.json);
 
 	auto pre = lpguard::precheck_patch(args.ko, ctx.sys, ctx.paths.cert_dir());
 	if (!pre.ok && args.no_precheck && !pre.name.empty()) {
@@ -38,7 +40,7 @@ lpguard::Kind run_apply(Context &ctx, const ApplyArgs &args, const char *command
 		} else {
 			std::cerr << "lp-load: " << pre.message << "\n";
 		}
-		return lpguard::Kind::precheck;
+		return {lpguard::Kind::precheck, "", std::nullopt};
 	}
 
 	lpguard::ApplyRequest req;
@@ -60,24 +62,43 @@ lpguard::Kind run_apply(Context &ctx, const ApplyArgs &args, const char *command
 		};
 	}
 
+	// What a killed lp-load leaves for the next one to finish (recovery.hpp),
+	// and the taint to compare with once the transition is over.
+	const auto taint_before = ctx.sys.kernel_taint();
+	const std::string started_at = lpguard::utc_now();
+	req.before_insert = [&] {
+		lpguard::write_inflight(ctx.paths, lpguard::new_inflight(command, pre.name, pre.sha256, args.timeout_s, args.revert_timeout_s, taint_before, lpguard::enabled_patches(ctx.sys)));
+	};
+
 	lpguard::KmodLoader loader;
 	auto r = lpguard::apply_patch(ctx.sys, loader, req);
 	if (drew)
 		std::fprintf(stderr, "\r\033[K");
+	lpguard::clear_inflight(ctx.paths);
+
+	// A patch that makes the kernel warn or oops on its way in.
+	ApplyOutcome out{r.kind, pre.sha256, std::nullopt};
+	if (r.kind == lpguard::Kind::ok || r.kind == lpguard::Kind::cleanup)
+		out.marked = lpguard::check_taint_after_apply(ctx.paths, ctx.sys, pre.sha256, pre.name, taint_before,
+							      command, started_at);
+	if (out.marked)
+		r.message += "; marked it bad: " + out.marked->reason +
+			" (lp-load boot will not apply it; see the kernel log)";
 
 	if (args.json) {
 		auto j = lpguard::to_json(r);
 		j["command"] = command;
 		j["precheck"] = lpguard::to_json(pre);
+		j["marked_bad"] = out.marked ? lpguard::to_json(*out.marked) : lpguard::Json(nullptr);
 		print_report(j, r.kind);
-		return r.kind;
+		return out;
 	}
 	print_message(r.kind, r.message);
 	if (r.kind == lpguard::Kind::ok)
 		for (const auto &m : r.cleanup.removed)
 			std::cout << "removed module " << m << "\n";
 	std::cerr << lpguard::format_blocking(r.blocking);
-	return r.kind;
+	return out;
 }
 
 void setup_apply(CLI::App *sub, Context &ctx)
@@ -89,7 +110,7 @@ void setup_apply(CLI::App *sub, Context &ctx)
 	add_json_flag(sub, args.json);
 	sub->add_flag("--no-precheck", args.no_precheck,
 		      "Load even if lp-load's own checks fail, and let the kernel (lpguard) decide");
-	sub->callback([&ctx] { ctx.outcome = run_apply(ctx, args); });
+	sub->callback([&ctx] { ctx.outcome = run_apply(ctx, args).kind; });
 }
 
 } // namespace lpload_tool

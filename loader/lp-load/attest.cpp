@@ -40,6 +40,7 @@ void setup_attest(CLI::App *sub, Context &ctx)
 			"IMA's list (default /sys/kernel/security/ima/binary_runtime_measurements_sha256)");
 	add_json_flag(sub, json);
 	sub->callback([&ctx] {
+		ctx.recover_if_left(json);
 		lpguard::TpmOptions opt{tcti, handle};
 		if (create_ak || ak_pub) {
 			auto ak = create_ak ? lpguard::create_ak(opt) : lpguard::read_ak(opt);

@@ -18,7 +18,7 @@ const lpguard::ExitCode kRows[] = {
 	{Kind::precheck, 3, "the patch failed a pre-check; the kernel never saw it"},
 	{Kind::refused, 4, "the kernel refused the module (reason printed), or refused before loading (EBUSY, "
 			   "EEXIST); `disable`: lpguard locks the active patch; `install`, `boot`: a lower generation than "
-			   "the installed patch's"},
+			   "the installed patch's, or an installed file that is not what its record says"},
 	{Kind::reverted, 5, "the transition timed out; the patch was reverted and removed, the system is as "
 			    "before"},
 	{Kind::revert_failed, 6, "the transition timed out and the revert (or its cleanup) did not finish: act now"},
@@ -29,6 +29,9 @@ const lpguard::ExitCode kRows[] = {
 	{Kind::no_ima, 11, "`attest`: no IMA measurement list (the kernel does not measure)"},
 	{Kind::no_records, 12, "`attest`: IMA holds no lpguard record (no livepatch change since boot, or lpguard "
 			       "does not measure)"},
+	{Kind::marked_bad, 13, "the installed patch is marked bad (an oops, BUG or warning after it was applied, or a "
+			       "boot after applying it that did not reach multi-user.target): `boot` did not apply it; "
+			       "`boot-ok`: it marked it now; `install`: the same file, still marked"},
 };
 
 } // namespace

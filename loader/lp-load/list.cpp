@@ -12,9 +12,10 @@ void setup_list(CLI::App *sub, Context &ctx)
 	static bool json = false;
 	add_json_flag(sub, json);
 	sub->callback([&ctx] {
+		ctx.recover_if_left(json);
 		ctx.outcome = lpguard::Kind::ok;
 		if (json)
-			lpguard::print_json(std::cout, lpguard::list_json(ctx.sys));
+			lpguard::print_json(std::cout, with_recovered(lpguard::list_json(ctx.sys)));
 		else
 			std::cout << lpguard::list_text(ctx.sys);
 	});

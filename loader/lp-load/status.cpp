@@ -12,9 +12,10 @@ void setup_status(CLI::App *sub, Context &ctx)
 	static bool json = false;
 	add_json_flag(sub, json);
 	sub->callback([&ctx] {
+		ctx.recover_if_left(json);
 		ctx.outcome = lpguard::Kind::ok;
 		if (json)
-			lpguard::print_json(std::cout, lpguard::status_json(ctx.sys, ctx.paths));
+			lpguard::print_json(std::cout, with_recovered(lpguard::status_json(ctx.sys, ctx.paths)));
 		else
 			std::cout << lpguard::status_text(ctx.sys, ctx.paths);
 	});

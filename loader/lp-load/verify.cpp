@@ -14,10 +14,11 @@ void setup_verify(CLI::App *sub, Context &ctx)
 	sub->add_option("patch", ko, "The livepatch module (.ko)")->required();
 	add_json_flag(sub, json);
 	sub->callback([&ctx] {
+		ctx.recover_if_left(json);
 		auto r = lpguard::precheck_patch(ko, ctx.sys, ctx.paths.cert_dir());
 		ctx.outcome = r.ok ? lpguard::Kind::ok : lpguard::Kind::precheck;
 		if (json)
-			return lpguard::print_json(std::cout, lpguard::to_json(r));
+			return lpguard::print_json(std::cout, with_recovered(lpguard::to_json(r)));
 		for (const auto &c : r.checks)
 			std::cout << (c.ok ? "ok    " : "FAIL  ") << c.check << ": " << c.detail << "\n";
 		print_message(ctx.outcome, r.message);

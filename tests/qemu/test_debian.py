@@ -36,6 +36,7 @@ def test_lp_load_package_installs(vm_debian):
     assert r.rc == 0, r
     assert vm_debian.run("test -x /usr/sbin/lp-load && test -d /var/lib/lp-load && test -d /etc/lp-load/certs").rc == 0
     assert vm_debian.run("systemctl is-enabled lp-load.service").out.strip() == "enabled"
+    assert vm_debian.run("systemctl is-enabled lp-load-boot-ok.service").out.strip() == "enabled"
     # Nothing that changes the kernel ran at install time.
     assert vm_debian.run(f"ls {LIVEPATCH}").out.split() == []
     assert vm_debian.run("man -w lp-load 2>/dev/null || test -f /usr/share/man/man8/lp-load.8.gz").rc == 0
@@ -56,6 +57,12 @@ def test_installed_patch_is_applied_at_boot_before_multi_user(vm_debian):
     assert 0 < done < mu, (done, mu)
     journal = vm_debian.run("journalctl -b -u lp-load --no-pager -o cat", check=True).out
     assert "lpg_replace_a is active" in journal, journal
+    # The boot reached multi-user.target: lp-load-boot-ok confirms it (a boot
+    # cut short before that would have the next boot mark the patch bad).
+    vm_debian.run("systemctl is-system-running --wait", timeout=180)
+    ok = vm_debian.run("journalctl -b -u lp-load-boot-ok --no-pager -o cat", check=True).out
+    assert "lp-load: confirmed lpg_replace_a: this boot reached multi-user.target" in ok, ok
+    assert vm_debian.run("test -e /var/lib/lp-load/boot-attempt.json").rc != 0
 
 
 def test_lp_load_enable_0_skips_it(vm_debian):
@@ -73,6 +80,7 @@ def test_uninstall_then_next_boot_is_unpatched(vm_debian):
     vm_debian.stop()
     vm_debian.start()
     assert vm_debian.run("cat /proc/cmdline").out.strip() == "lpguard test: replace A"
+    vm_debian.run("systemctl is-system-running --wait", timeout=180)  # boot-ok confirmed this boot
     assert vm_debian.run("lp-load uninstall").rc == 0
     vm_debian.reboot()
     assert vm_debian.run(f"ls {LIVEPATCH}").out.split() == []

@@ -8,7 +8,9 @@ import json
 import conftest
 from lpg import T, sign_generation
 
-LP = "/var/lib/lp-load/patch.ko"
+def installed_path(vm):
+    """The installed module: /var/lib/lp-load/patch-<sha256>.ko, named by the record."""
+    return json.loads(vm.run("lp-load status --json", check=True).out)["installed"]["path"]
 
 
 def status(vm):
@@ -19,10 +21,13 @@ def test_install_then_reboot_finds_the_patch_active(vm_with_disk):
     vm = vm_with_disk
     r = vm.run(f"lp-load install {T}/lpg_replace_a.lp.ko")
     assert r.rc == 0, r
-    assert r.out.strip() == "installed lpg_replace_a as /var/lib/lp-load/patch.ko; it is applied at boot"
+    sha = vm.run(f"sha256sum {T}/lpg_replace_a.lp.ko", check=True).out.split()[0]
+    assert r.out.strip() == (f"installed lpg_replace_a as /var/lib/lp-load/patch-{sha}.ko; "
+                             "it is applied at boot")
     assert status(vm)["active"] is None  # install alone does not apply
     rec = json.loads(vm.run("cat /var/lib/lp-load/patch.json", check=True).out)
     assert rec["name"] == "lpg_replace_a" and rec["source"] == f"{T}/lpg_replace_a.lp.ko"
+    assert rec["file"] == f"patch-{sha}.ko" and rec["sha256"] == sha
     vm.run("sync", check=True)
 
     # Power-cycle: a new boot of the same kernel with the same disk.
@@ -46,7 +51,7 @@ def test_install_then_reboot_finds_the_patch_active(vm_with_disk):
                 in off.console_text())
         r = off.run("lp-load uninstall")
         assert r.rc == 0, r
-        assert off.run("test -e /var/lib/lp-load/patch.ko").rc != 0
+        assert [f for f in off.run("ls /var/lib/lp-load/").out.split() if f.startswith("patch")] == []
         assert off.run("lp-load uninstall").rc == 8
         off.run("sync", check=True)
 
@@ -61,7 +66,7 @@ def test_install_refuses_what_fails_the_prechecks(vm_with_disk):
     r = vm.run(f"lp-load install {T}/lpg_replace_a.other.ko")
     assert r.rc == 3, r
     assert r.err.startswith(f"lp-load: {T}/lpg_replace_a.other.ko fails the signature check: ")
-    assert vm.run("test -e /var/lib/lp-load/patch.ko").rc != 0
+    assert vm.run("test -e /var/lib/lp-load/patch.json").rc != 0
 
 
 def test_install_refuses_a_lower_generation_and_boot_applies_the_installed_one(vm_with_disk, tmp_path):
@@ -77,6 +82,7 @@ def test_install_refuses_a_lower_generation_and_boot_applies_the_installed_one(v
     j = json.loads(vm.run(f"lp-load install --json {T}/lpg_replace_a.gen1.lp.ko").out)
     assert j["result"] == "refused" and j["exit_code"] == 4
     assert j["installed"]["name"] == "lpg_replace_b" and j["installed"]["generation"] == 2
+    LP = installed_path(vm)
     assert vm.run(f"cmp {T}/lpg_replace_b.gen2.lp.ko {LP}").rc == 0
     vm.run("sync", check=True)
 
@@ -102,6 +108,7 @@ def test_install_refuses_a_lower_generation_and_boot_applies_the_installed_one(v
 def test_boot_refuses_an_installed_file_older_than_its_record(vm_with_disk):
     vm = vm_with_disk
     assert vm.run(f"lp-load install {T}/lpg_replace_a.gen3.lp.ko").rc == 0
+    LP = installed_path(vm)
     vm.run(f"cp {T}/lpg_replace_a.gen1.lp.ko {LP}", check=True)  # swapped behind lp-load's back
     want = (f"refusing to apply {LP}: its generation 1 is lower than generation 3 recorded when lpg_replace_a "
             "was installed: the file was replaced since (install a patch of generation 3 or higher with "

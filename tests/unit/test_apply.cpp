@@ -320,3 +320,18 @@ TEST_CASE("JSON reports follow the documented schema", "[lpload][json]")
 	CHECK(dis["result"] == "disabled");
 	CHECK(dis["disabled"] == nlohmann::json::array({"lp_new"}));
 }
+
+TEST_CASE("apply calls before_insert right before the insert, and not for a refusal known before it",
+	  "[lpload][apply][recovery]")
+{
+	FakeTree t;
+	t.add_task(1, 1, "init", -1);
+	FakeKernel k(t);
+	std::vector<std::size_t> inserted_then;
+	auto req = request("lp_new");
+	req.before_insert = [&] { inserted_then.push_back(k.inserted.size()); };
+	CHECK(lpguard::apply_patch(t.sys(), k, req).result == "applied");
+	CHECK(inserted_then == std::vector<std::size_t>{0});
+	CHECK(lpguard::apply_patch(t.sys(), k, req).result == "refused"); // EEXIST, seen before the insert
+	CHECK(inserted_then.size() == 1);
+}

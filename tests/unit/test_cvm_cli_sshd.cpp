@@ -8,6 +8,7 @@
 
 #include <csignal>
 #include <fcntl.h>
+#include <sstream>
 #include <thread>
 
 #include <netinet/in.h>
@@ -27,6 +28,7 @@
 using namespace lpguard;
 using namespace lpguard::test;
 using Catch::Matchers::ContainsSubstring;
+using Catch::Matchers::StartsWith;
 
 namespace {
 
@@ -244,4 +246,137 @@ TEST_CASE("livepatch gcp through a gcloud double that checks gcloud's syntax and
 	auto err = text(scratch_dir() / "sshd-cli.err");
 	CHECK_THAT(err, ContainsSubstring("ERROR: (gcloud.compute.ssh) could not fetch resource"));
 	CHECK_THAT(err, ContainsSubstring("cvm-cli: cannot run commands on the guest: `gcloud` exited with 2"));
+}
+
+namespace {
+
+// cvm-cli livepatch ssh ... PATCH with the test keys, as a word list.
+std::vector<std::string> livepatch_args(const Sshd &sshd, const std::filesystem::path &ko,
+					const std::vector<std::string> &more = {})
+{
+	const auto &k = test_keys("rsa");
+	std::vector<std::string> args{"livepatch", "ssh"};
+	auto sa = sshd.ssh_args();
+	args.insert(args.end(), sa.begin(), sa.begin() + 1);
+	args.push_back(ko.string());
+	args.insert(args.end(), sa.begin() + 1, sa.end());
+	args.insert(args.end(), {"--key", k.key.string(), "--cert", k.crt.string()});
+	args.insert(args.end(), more.begin(), more.end());
+	return args;
+}
+
+std::vector<std::string> lines_of(const std::string &s)
+{
+	std::vector<std::string> out;
+	std::istringstream in(s);
+	for (std::string l; std::getline(in, l);)
+		out.push_back(l);
+	return out;
+}
+
+} // namespace
+
+TEST_CASE("two livepatch at once against one guest: one applies, the other is told lp-load is busy",
+	  "[sshd][livepatch][locked]")
+{
+	Sshd sshd;
+	auto d = sshd.dir;
+	// A stand-in lp-load with lp-load's lock: the holder waits until the
+	// other one was refused, so the two always overlap.
+	write_text(d / "bin/lp-load",
+		   "#!/bin/sh\nD=" + shell_quote(d.string()) +
+			   "\n"
+			   "case \"$1\" in\n"
+			   "status) echo '{\"command\":\"status\",\"active\":null}' ;;\n"
+			   "apply)\n"
+			   "  exec 9>\"$D/lock\"\n"
+			   "  if flock -n 9; then\n"
+			   "    echo $$ > \"$D/holder\"\n"
+			   "    i=0; while [ ! -e \"$D/refused\" ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i+1)); done\n"
+			   "    cp -- \"$2\" \"$D/received.ko\" && echo \"$2\" > \"$D/applied-path\"\n"
+			   "    echo '{\"command\":\"apply\",\"result\":\"applied\",\"exit_code\":0,\"message\":\"applied stand-in\"}'\n"
+			   "  else\n"
+			   "    echo \"$2\" > \"$D/refused-path\"\n"
+			   "    i=0; while [ ! -s \"$D/holder\" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done\n"
+			   "    printf '{\"command\":\"apply\",\"result\":\"locked\",\"exit_code\":7,\"message\":\"another lp-load is "
+			   "running: pid %s holds /run/lp-load.lock (wait for it to finish and retry)\"}\\n' \"$(cat \"$D/holder\")\"\n"
+			   "    touch \"$D/refused\"; exit 7\n"
+			   "  fi ;;\n"
+			   "*) exit 2 ;;\n"
+			   "esac\n",
+		   std::filesystem::perms::owner_all);
+	auto work = scratch_dir() / "sshd-twice";
+	std::filesystem::create_directories(work);
+	write_bytes(work / "a.ko", build_module("lp_twice", true, release() + " SMP mod_unload ").bytes);
+	std::string cli = (std::filesystem::read_symlink("/proc/self/exe").parent_path() / "cvm-cli").string();
+	std::string both;
+	for (int i : {1, 2}) {
+		Argv argv{cli};
+		auto a = livepatch_args(sshd, work / "a.ko");
+		argv.insert(argv.end(), a.begin(), a.end());
+		auto w = [&](const char *what) { return shell_quote((work / (what + std::to_string(i))).string()); };
+		both += "( " + shell_join(argv) + " >" + w("out") + " 2>" + w("err") + "; echo $? >" + w("rc") + " ) & ";
+	}
+	REQUIRE(run_shell(both + "wait").rc == 0);
+	auto rc = [&](int i) { return std::stoi(text(work / ("rc" + std::to_string(i)))); };
+	INFO(text(work / "err1") << text(work / "err2") << text(sshd.log));
+	REQUIRE(rc(1) + rc(2) == cvmcli::exit_code(Kind::locked));
+	int loser = rc(1) == 0 ? 2 : 1, winner = 3 - loser;
+	CHECK(cvmcli::exit_code(Kind::locked) == 24);
+	CHECK(text(work / ("out" + std::to_string(winner))) == "cvm-cli: applied stand-in\n");
+	// The refusal is one line, cvm-cli's, naming the holder: the last on stderr.
+	auto err = lines_of(text(work / ("err" + std::to_string(loser))));
+	REQUIRE_FALSE(err.empty());
+	std::string holder = text(d / "holder");
+	holder.pop_back();
+	CHECK(err.back() == "cvm-cli: lp-load on the guest did not run: another lp-load is running: pid " + holder + " holds /run/lp-load.lock (wait for it to finish and retry)");
+	for (const auto &l : err)
+		CHECK(l.rfind("cvm-cli: ", 0) == 0); // progress and the verdict only
+	// Each run uploaded into its own directory; the applied file is the signed patch; nothing is left.
+	std::string applied = text(d / "applied-path"), refused = text(d / "refused-path");
+	applied.pop_back();
+	refused.pop_back();
+	CHECK(std::filesystem::path(applied).parent_path() != std::filesystem::path(refused).parent_path());
+	CHECK(verify_module(ModuleImage::from_file(d / "received.ko"), Certificate::load_all(test_keys("rsa").crt)).ok);
+	CHECK_FALSE(std::filesystem::exists(std::filesystem::path(applied).parent_path()));
+	CHECK_FALSE(std::filesystem::exists(std::filesystem::path(refused).parent_path()));
+}
+
+TEST_CASE("livepatch --remote-dir: the upload goes there, and a guest without room there is refused before it",
+	  "[sshd][livepatch][disk-full]")
+{
+	Sshd sshd;
+	auto work = scratch_dir() / "sshd-remote-dir";
+	std::filesystem::remove_all(work);
+	std::filesystem::create_directories(work / "up");
+	write_bytes(work / "lp.ko", build_module("lp_room", true, release() + " SMP mod_unload ").bytes);
+
+	auto r = cvm(livepatch_args(sshd, work / "lp.ko", {"--remote-dir", (work / "up").string() + "/", "--json"}));
+	INFO(r.out << text(scratch_dir() / "sshd-cli.err"));
+	REQUIRE(r.rc == 0);
+	auto j = nlohmann::json::parse(r.out);
+	CHECK_THAT(j["upload_dir"].get<std::string>(), StartsWith((work / "up/cvm-cli-").string()));
+	CHECK(j["guest_free_kb"].is_number_unsigned());
+	CHECK_THAT(text(sshd.dir / "apply-path"), StartsWith(j["upload_dir"].get<std::string>() + "/lp_room.ko"));
+	CHECK(std::filesystem::is_empty(work / "up"));
+
+	// A guest whose df says 1 kB is free there.
+	std::filesystem::remove(sshd.received);
+	write_text(sshd.dir / "bin/df",
+		   "#!/bin/sh\necho 'Filesystem 1024-blocks Used Available Capacity Mounted on'\n"
+		   "echo '/dev/vdb 100 99 1 99% /srv'\n",
+		   std::filesystem::perms::owner_all);
+	auto full = cvm(livepatch_args(sshd, work / "lp.ko", {"--remote-dir", (work / "up").string()}));
+	CHECK(full.rc == cvmcli::exit_code(Kind::remote));
+	auto err = lines_of(text(scratch_dir() / "sshd-cli.err"));
+	REQUIRE_FALSE(err.empty());
+	CHECK_THAT(err.back(), StartsWith("cvm-cli: not enough space on the guest for the upload: " + (work / "up").string() + " has 1 kB free and the patch is "));
+	CHECK_THAT(err.back(), ContainsSubstring(" kB; nothing was uploaded (free space there, or upload elsewhere with "
+						 "--remote-dir DIR)"));
+	CHECK_FALSE(std::filesystem::exists(sshd.received)); // lp-load never ran
+	CHECK(std::filesystem::is_empty(work / "up"));
+
+	// Not an absolute path of plain characters: a command-line error.
+	auto bad = cvm(livepatch_args(sshd, work / "lp.ko", {"--remote-dir", "tmp/x"}));
+	CHECK(bad.rc == cvmcli::exit_code(Kind::usage));
 }

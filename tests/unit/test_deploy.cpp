@@ -36,6 +36,15 @@ struct FakeGuest {
 	std::string release = "6.12.117";
 	int status_rc = 0, prepare_rc = 0, upload_rc = 0, install_rc = 0, apply_rc = 0, master_rc = 0;
 	std::string apply_out = R"({"command":"apply","result":"applied","exit_code":0,"message":"applied lp_test"})";
+	// df -Pk of the upload directory, after mkdir and after a failed upload.
+	std::string prepare_out = df(1000000), cleanup_out = df(1000000);
+
+	static std::string df(uint64_t available_kb)
+	{
+		return "Filesystem     1024-blocks    Used Available Capacity Mounted on\n"
+		       "/dev/vda1         10255636 1234567 " +
+			std::to_string(available_kb) + "      13% /\n";
+	}
 
 	CommandRunner runner()
 	{
@@ -53,8 +62,16 @@ struct FakeGuest {
 					*out = release + "\n--- lp-load status ---\n{\"active\":null}\n";
 				return status_rc;
 			}
-			if (last.find("mkdir") != std::string::npos)
+			if (last.find("mkdir") != std::string::npos) {
+				if (out)
+					*out = prepare_out;
 				return prepare_rc;
+			}
+			if (last.rfind("df -Pk", 0) == 0) {
+				if (out)
+					*out = cleanup_out;
+				return 0;
+			}
 			if (last.find("sha256sum") != std::string::npos)
 				return install_rc;
 			if (last.find("lp-load apply") != std::string::npos) {
@@ -173,7 +190,8 @@ TEST_CASE("remote_as_root runs directly as root and through sudo -n otherwise", 
 		CHECK(r.out == "ran as root\n");
 		CHECK_FALSE(std::filesystem::exists(dir / "log"));
 	}
-	CHECK(remote_prepare_command("/tmp/x y") == "umask 077 && mkdir -m 700 -- '/tmp/x y'");
+	CHECK(remote_prepare_command("/tmp/x y") ==
+	      "umask 077 && mkdir -m 700 -- '/tmp/x y' && { df -Pk -- '/tmp/x y' 2>/dev/null || true; }");
 	CHECK(remote_cleanup_command("/tmp/a'b") == "rm -rf -- '/tmp/a'\\''b'");
 }
 
@@ -274,8 +292,14 @@ TEST_CASE("deployment failures give one actionable line and clean up", "[transpo
 		g.upload_rc = 1;
 		auto res = deploy_livepatch(*t, request(), g.runner(), cmds, log);
 		CHECK(res.kind == Kind::remote);
-		CHECK_THAT(res.message, ContainsSubstring("nothing loadable was left"));
-		CHECK(g.calls[g.calls.size() - 2].back() == "rm -rf -- /tmp/cvm-cli-0123456789abcdef");
+		CHECK(res.message == "upload to the guest failed (exit 1) with 1000000 kB free in /tmp on the guest; the "
+				     "partial upload was removed, nothing loadable was left (check the connection and retry)");
+		CHECK(g.calls[g.calls.size() - 2].back() ==
+		      "df -Pk -- /tmp/cvm-cli-0123456789abcdef 2>/dev/null; rm -rf -- /tmp/cvm-cli-0123456789abcdef");
+		int cleanups = 0;
+		for (const auto &c : g.calls)
+			cleanups += c.back().find("rm -rf") != std::string::npos;
+		CHECK(cleanups == 1);
 	}
 	SECTION("checksum mismatch")
 	{
@@ -326,4 +350,120 @@ TEST_CASE("dry run prints the exact commands, quoted, and runs nothing", "[trans
 			  "--scp-flag=-oControlPath=/tmp/c/cm --scp-flag=-oControlPersist=300 "
 			  "'/tmp/dir with space/lp_test.ko' vm1:/tmp/cvm-cli-0123456789abcdef/lp_test.ko.part");
 	CHECK(lines[5] == "ssh -q -o ControlPath=/tmp/c/cm -O exit -- gcp-vm");
+}
+
+TEST_CASE("df -Pk output: the Available column in kB", "[transport][deploy]")
+{
+	CHECK(parse_df_available_kb("Filesystem     1024-blocks    Used Available Capacity Mounted on\n"
+				    "/dev/vda1         10255636 1234567   8500000      13% /\n") == 8500000u);
+	// busybox df -P, a mount point with a space
+	CHECK(parse_df_available_kb("Filesystem           1024-blocks    Used Available Capacity Mounted on\n"
+				    "tmpfs                    65536         4     65532   0% /mnt/a b\n") == 65532u);
+	CHECK(parse_df_available_kb("Filesystem 1024-blocks Used Available Capacity Mounted on\n"
+				    "/dev/vdb 100 100 0 100% /var/tmp\n") == 0u);
+	CHECK_FALSE(parse_df_available_kb(""));
+	CHECK_FALSE(parse_df_available_kb("df: /tmp/x: No such file or directory\n"));
+	CHECK_FALSE(parse_df_available_kb("Filesystem 1024-blocks Used Available Capacity Mounted on\n/dev/x 1 2 many 3% /\n"));
+
+	// The snippets on this machine's df: the directory is made, its free space read, then removed.
+	auto dir = scratch_dir() / "df-guest" / "cvm-cli-00";
+	std::filesystem::remove_all(dir.parent_path());
+	std::filesystem::create_directories(dir.parent_path());
+	auto r = run_shell("sh -c " + shell_quote(remote_prepare_command(dir.string())));
+	CHECK(r.rc == 0);
+	CHECK(parse_df_available_kb(r.out));
+	CHECK((std::filesystem::status(dir).permissions() & std::filesystem::perms::all) == std::filesystem::perms::owner_all);
+	write_bytes(dir / "p.ko.part", {'h', 'a', 'l', 'f'});
+	r = run_shell("sh -c " + shell_quote(remote_df_cleanup_command(dir.string())));
+	CHECK(r.rc == 0);
+	CHECK(parse_df_available_kb(r.out));
+	CHECK_FALSE(std::filesystem::exists(dir));
+}
+
+namespace {
+
+// A signed patch of the given size, for the free-space checks.
+DeployRequest request_of_size(std::size_t bytes)
+{
+	auto r = request();
+	r.signed_module = scratch_dir() / "deploy-size" / "lp_test.ko";
+	std::filesystem::create_directories(r.signed_module.parent_path());
+	write_bytes(r.signed_module, std::vector<uint8_t>(bytes, 0x5a));
+	return r;
+}
+
+} // namespace
+
+TEST_CASE("deployment: a guest without room for the patch is refused before the upload", "[transport][deploy]")
+{
+	FakeGuest g;
+	g.prepare_out = FakeGuest::df(10);
+	auto t = make_ssh_transport(ssh_opts("h"));
+	std::ostringstream cmds, log;
+	auto res = deploy_livepatch(*t, request_of_size(50 * 1024), g.runner(), cmds, log);
+	CHECK(res.kind == Kind::remote);
+	CHECK(res.guest_free_kb == 10u);
+	CHECK(res.message == "not enough space on the guest for the upload: /tmp has 10 kB free and the patch is 50 kB; "
+			     "nothing was uploaded (free space there, or upload elsewhere with --remote-dir DIR)");
+	for (const auto &c : g.calls)
+		CHECK(c[0] != "scp");
+	CHECK(g.calls[g.calls.size() - 2].back() == "rm -rf -- /tmp/cvm-cli-0123456789abcdef");
+
+	// Enough room: uploaded and applied.
+	FakeGuest roomy;
+	roomy.prepare_out = FakeGuest::df(50);
+	CHECK(deploy_livepatch(*t, request_of_size(50 * 1024), roomy.runner(), cmds, log).kind == Kind::ok);
+}
+
+TEST_CASE("deployment: an upload that fills the disk names the free space and leaves nothing behind",
+	  "[transport][deploy]")
+{
+	FakeGuest g;
+	g.upload_rc = 1;
+	g.cleanup_out = FakeGuest::df(0);
+	auto t = make_ssh_transport(ssh_opts("h"));
+	std::ostringstream cmds, log;
+	auto req = request_of_size(3000);
+	req.remote_dir = "/var/tmp/cvm-cli-0123456789abcdef"; // --remote-dir /var/tmp
+	auto res = deploy_livepatch(*t, req, g.runner(), cmds, log);
+	CHECK(res.kind == Kind::remote);
+	CHECK(res.message == "upload to the guest failed (exit 1): /var/tmp on the guest has 0 kB free and the patch is "
+			     "3 kB; the partial upload was removed, nothing loadable was left (free space there, or upload "
+			     "elsewhere with --remote-dir DIR)");
+	CHECK_THAT(g.calls[2].back(), ContainsSubstring("mkdir -m 700 -- /var/tmp/cvm-cli-0123456789abcdef"));
+	CHECK(g.calls[3].back() == "h:/var/tmp/cvm-cli-0123456789abcdef/lp_test.ko.part");
+	CHECK(g.calls[4].back() == "df -Pk -- /var/tmp/cvm-cli-0123456789abcdef 2>/dev/null; rm -rf -- "
+				   "/var/tmp/cvm-cli-0123456789abcdef");
+	for (const auto &c : g.calls)
+		CHECK(c.back().find("lp-load apply") == std::string::npos);
+
+	// A guest without df: the message still says where to look.
+	FakeGuest nodf;
+	nodf.upload_rc = 1;
+	nodf.cleanup_out = "";
+	res = deploy_livepatch(*t, req, nodf.runner(), cmds, log);
+	CHECK(res.message == "upload to the guest failed (exit 1); the partial upload was removed, nothing loadable was "
+			     "left (check the connection and the free space of /var/tmp on the guest, and retry)");
+}
+
+TEST_CASE("deployment: another lp-load running on the guest is its own outcome, in one line", "[transport][deploy]")
+{
+	auto t = make_ssh_transport(ssh_opts("h"));
+	std::ostringstream cmds, log;
+	FakeGuest g;
+	g.apply_rc = 7;
+	g.apply_out = R"J({"command":"apply","result":"locked","exit_code":7,"message":"another lp-load is running: pid 812 holds /run/lp-load.lock (wait for it to finish and retry)"})J";
+	auto res = deploy_livepatch(*t, request(), g.runner(), cmds, log);
+	CHECK(res.kind == Kind::locked);
+	CHECK(res.lp_load_exit == 7);
+	CHECK(res.message == "lp-load on the guest did not run: another lp-load is running: pid 812 holds "
+			     "/run/lp-load.lock (wait for it to finish and retry)");
+	// An older lp-load says so on stderr only.
+	FakeGuest old;
+	old.apply_rc = 7;
+	old.apply_out = "";
+	res = deploy_livepatch(*t, request(), old.runner(), cmds, log);
+	CHECK(res.kind == Kind::locked);
+	CHECK(res.message == "lp-load on the guest did not run: another lp-load is running there (wait for it to finish "
+			     "and retry)");
 }

@@ -57,7 +57,7 @@ TEST_CASE("exit codes keep their values; lp-load maps the library's kinds to its
 	CHECK(cvmcli::exit_code(Kind::output) == 9);
 	CHECK(cvmcli::exit_code(Kind::preflight) == 22);
 	CHECK(cvmcli::exit_code(Kind::system) == 23);
-	CHECK(cvmcli::exit_code(Kind::locked) == 1); // no row: an unexpected failure
+	CHECK(cvmcli::exit_code(Kind::locked) == 24);
 
 	CHECK(lpload_tool::exit_code(Kind::ok) == 0);
 	CHECK(lpload_tool::exit_code(Kind::system) == 1);
@@ -72,6 +72,8 @@ TEST_CASE("exit codes keep their values; lp-load maps the library's kinds to its
 	CHECK(lpload_tool::exit_code(Kind::locked) == 7);
 	CHECK(lpload_tool::exit_code(Kind::not_found) == 8);
 	CHECK(lpload_tool::exit_code(Kind::cleanup) == 9);
+	CHECK(lpload_tool::exit_code(Kind::marked_bad) == 13);
+	CHECK(cvmcli::exit_code(Kind::marked_bad) == 1); // no row: cvm-cli never runs lp-load boot
 }
 
 TEST_CASE("--help lists each code once, from the same table", "[exit-codes]")

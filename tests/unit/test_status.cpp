@@ -1,29 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0
-// 'lp-load status' / 'list' JSON on the fake tree; install and the boot switch.
+// 'lp-load status' / 'list' JSON on the fake tree, and the boot switch
+// (install and what status shows of it: test_install.cpp, test_boot_check.cpp).
 #include <catch2/catch_test_macros.hpp>
 #include <catch2/matchers/catch_matchers_string.hpp>
 
 #include "fakesys/fake_kernel.hpp"
 #include "lpguard/core/error.hpp"
-#include "lpguard/core/module_edit.hpp"
 #include "lpguard/guest/install.hpp"
 #include "lpguard/guest/status.hpp"
-#include "test_module_builder.hpp"
 
 namespace fs = std::filesystem;
-
-namespace {
-
-// A livepatch image of the given generation, as the fake tree's text file.
-std::string patch_image(const std::string &name, std::optional<uint32_t> generation = std::nullopt)
-{
-	auto b = lpguard::test::build_module(name).bytes;
-	if (generation)
-		b = lpguard::with_generation(b, *generation);
-	return std::string(b.begin(), b.end());
-}
-
-} // namespace
 
 TEST_CASE("list names each livepatch module with its state", "[lpload][list][json]")
 {
@@ -72,7 +58,8 @@ TEST_CASE("status reports the active patch, its functions, lpguard, taint and th
 	CHECK(j["taint"]["flags"] == nlohmann::json::array({"K (livepatch)"}));
 	CHECK(j["installed"].is_null());
 	CHECK(j["boot_apply"] == true);
-	CHECK(j.size() == 10);
+	CHECK(j["boot_attempt"].is_null());
+	CHECK(j.size() == 11);
 
 	// While a transition runs, status says towards what and how many tasks are left.
 	t.add_module("lp_c", 1, "OK");
@@ -87,116 +74,6 @@ TEST_CASE("status reports the active patch, its functions, lpguard, taint and th
 	CHECK(text.find("transition:  lp_c → patched, 1 tasks pending\n") != std::string::npos);
 	CHECK(text.find("  form: builtin\n") != std::string::npos);
 	CHECK(text.find("  key: serial=2 subject=\"b\" keyid=02\n") != std::string::npos);
-}
-
-TEST_CASE("install keeps one patch under /var/lib/lp-load; uninstall removes it", "[lpload][install]")
-{
-	fakesys::FakeTree t;
-	lpguard::LpLoadPaths paths{t.root};
-	fakesys::put(t.root / "src/a.ko", patch_image("lp_a"));
-	fakesys::put(t.root / "src/b.ko", patch_image("lp_b"));
-	CHECK_FALSE(lpguard::installed_patch(paths));
-	CHECK_FALSE(lpguard::uninstall_patch(paths));
-
-	lpguard::install_patch(paths, t.root / "src/a.ko", "lp_a", "aa");
-	auto p = lpguard::install_patch(paths, t.root / "src/b.ko", "lp_b", "bb");
-	CHECK(p.ko == t.root / "var/lib/lp-load/patch.ko");
-	CHECK(fakesys::get(t.root / "var/lib/lp-load/patch.ko") == patch_image("lp_b"));
-	auto back = lpguard::installed_patch(paths);
-	REQUIRE(back);
-	CHECK(back->name == "lp_b");
-	CHECK(back->sha256 == "bb");
-	CHECK(back->source == (t.root / "src/b.ko").string());
-	CHECK(back->installed_at.size() == 20);
-	CHECK(fs::status(t.root / "var/lib/lp-load/patch.ko").permissions() ==
-	      (fs::perms::owner_read | fs::perms::owner_write));
-	std::vector<std::string> files;
-	for (const auto &e : fs::directory_iterator(t.root / "var/lib/lp-load"))
-		files.push_back(e.path().filename().string());
-	std::sort(files.begin(), files.end());
-	CHECK(files == std::vector<std::string>{"patch.json", "patch.ko"}); // no temporary left behind
-
-	auto j = lpguard::status_json(t.sys(), paths);
-	CHECK(j["installed"]["name"] == "lp_b");
-	CHECK(j["installed"]["path"] == (t.root / "var/lib/lp-load/patch.ko").string());
-
-	CHECK(lpguard::uninstall_patch(paths));
-	CHECK_FALSE(lpguard::installed_patch(paths));
-	CHECK_FALSE(fs::exists(t.root / "var/lib/lp-load/patch.ko"));
-	CHECK_THROWS_AS(lpguard::install_patch(paths, t.root / "src/missing.ko", "x", "y"), lpguard::Error);
-}
-
-TEST_CASE("install records the generation and never goes back to a lower one", "[lpload][install][generation]")
-{
-	fakesys::FakeTree t;
-	lpguard::LpLoadPaths paths{t.root};
-	fakesys::put(t.root / "src/g2.ko", patch_image("lp_b", 2));
-	fakesys::put(t.root / "src/g1.ko", patch_image("lp_a", 1));
-	fakesys::put(t.root / "src/g3.ko", patch_image("lp_a", 3));
-	fakesys::put(t.root / "src/untagged.ko", patch_image("lp_a"));
-
-	auto p = lpguard::install_patch(paths, t.root / "src/g2.ko", "lp_b", "bb");
-	CHECK(p.generation == 2);
-	auto rec = nlohmann::json::parse(fakesys::get(t.root / "var/lib/lp-load/patch.json"));
-	CHECK(rec["generation"] == 2);
-	CHECK(lpguard::installed_patch(paths)->generation == 2);
-	CHECK(lpguard::status_json(t.sys(), paths)["installed"]["generation"] == 2);
-	CHECK_THAT(lpguard::status_text(t.sys(), paths),
-		   Catch::Matchers::ContainsSubstring("installed:   lp_b (" + (t.root / "var/lib/lp-load/patch.ko").string() +
-						      "), generation 2\n"));
-
-	for (const char *lower : {"g1.ko", "untagged.ko"}) {
-		auto src = t.root / "src" / lower;
-		try {
-			lpguard::install_patch(paths, src, "lp_a", "aa");
-			FAIL("a lower generation was installed");
-		} catch (const lpguard::Error &e) {
-			CHECK(e.kind() == lpguard::Kind::refused);
-			std::string g = std::string(lower) == "g1.ko" ? "1" : "0";
-			CHECK(std::string(e.what()) == "refusing to install " + src.string() + ": its generation " + g + " is lower than generation 2 of the installed patch lp_b (install a patch of "
-															 "generation 2 or higher)");
-		}
-		CHECK(fakesys::get(t.root / "var/lib/lp-load/patch.ko") == patch_image("lp_b", 2)); // untouched
-	}
-	// The same generation (a rebuilt patch) and higher ones are installed.
-	CHECK(lpguard::install_patch(paths, t.root / "src/g2.ko", "lp_b", "bb").generation == 2);
-	CHECK(lpguard::install_patch(paths, t.root / "src/g3.ko", "lp_a", "aa").generation == 3);
-	lpguard::check_installed_generation(*lpguard::installed_patch(paths));
-
-	// A record of an older lp-load has no generation: the installed file's counts.
-	fakesys::put(t.root / "var/lib/lp-load/patch.json", R"({"name": "lp_a", "sha256": "aa"})");
-	CHECK(lpguard::installed_patch(paths)->generation == 3);
-	CHECK_THROWS_AS(lpguard::install_patch(paths, t.root / "src/g2.ko", "lp_b", "bb"), lpguard::Error);
-	fakesys::put(t.root / "var/lib/lp-load/patch.json", R"({"name": "lp_a", "generation": "3"})");
-	CHECK(lpguard::installed_patch(paths)->generation == 3);
-}
-
-TEST_CASE("boot refuses an installed file older than its record", "[lpload][install][generation]")
-{
-	fakesys::FakeTree t;
-	lpguard::LpLoadPaths paths{t.root};
-	fakesys::put(t.root / "src/g3.ko", patch_image("lp_a", 3));
-	lpguard::install_patch(paths, t.root / "src/g3.ko", "lp_a", "aa");
-	lpguard::check_installed_generation(*lpguard::installed_patch(paths));
-
-	// Swapped behind lp-load's back for an older patch.
-	fakesys::put(t.root / "var/lib/lp-load/patch.ko", patch_image("lp_a", 1));
-	try {
-		lpguard::check_installed_generation(*lpguard::installed_patch(paths));
-		FAIL("the older file was accepted");
-	} catch (const lpguard::Error &e) {
-		CHECK(e.kind() == lpguard::Kind::refused);
-		auto ko = (t.root / "var/lib/lp-load/patch.ko").string();
-		CHECK(std::string(e.what()) == "refusing to apply " + ko + ": its generation 1 is lower than generation 3 "
-									   "recorded when lp_a was installed: the file was replaced since (install "
-									   "a patch of generation 3 or higher with lp-load install)");
-	}
-	// A newer one (a crash between writing the file and the record) is applied.
-	fakesys::put(t.root / "var/lib/lp-load/patch.ko", patch_image("lp_a", 4));
-	lpguard::check_installed_generation(*lpguard::installed_patch(paths));
-	// Not a module: left to the pre-check of the apply, which says why.
-	fakesys::put(t.root / "var/lib/lp-load/patch.ko", "junk");
-	lpguard::check_installed_generation(*lpguard::installed_patch(paths));
 }
 
 TEST_CASE("lp_load.enable=0 on the command line turns boot apply off", "[lpload][install]")

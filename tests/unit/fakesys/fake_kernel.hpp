@@ -66,6 +66,7 @@ public:
 		put(root / "proc/sys/kernel/osrelease", "6.12.0-test\n");
 		put(root / "proc/sys/kernel/tainted", "0\n");
 		put(root / "proc/cmdline", "console=ttyS0 root=/dev/vda\n");
+		put(root / "proc/sys/kernel/random/boot_id", "0f0e0d0c-0b0a-4908-8706-050403020100\n");
 		// A built-in "module": a /sys/module directory without initstate.
 		put(root / "sys/module/printk/parameters/time", "Y\n");
 	}

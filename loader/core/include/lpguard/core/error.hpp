@@ -35,6 +35,7 @@ enum class Kind {
 	revert_failed, // the transition timed out and the revert did not finish
 	not_found,     // nothing to act on
 	cleanup,       // the patch is active but replaced modules could not be removed
+	marked_bad,    // the installed patch is marked bad (crash-loop protection): boot does not apply it
 	// What lp-load attest cannot attest without (lpguard/guest/tpm.hpp).
 	no_tpm,	    // no TPM 2.0 (or no attestation key in it)
 	no_ima,	    // no IMA measurement list

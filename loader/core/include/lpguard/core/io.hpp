@@ -72,6 +72,15 @@ void write_file_atomic(const std::filesystem::path &path, std::initializer_list<
 void write_new_file(const std::filesystem::path &path, std::span<const uint8_t> data, unsigned mode,
 		    const std::string &exists_todo);
 
+// Removes path; with Durability::durable also fsyncs its directory, so that
+// the removal survives a crash. False when there was nothing to remove.
+// Throws Error "cannot remove <path>: <strerror>" of kind output.
+bool remove_file(const std::filesystem::path &path, Durability durability);
+
+// fsyncs a directory (after creating, renaming or removing entries in it).
+// Throws Error "cannot sync <dir>: <strerror>" of kind output.
+void sync_directory(const std::filesystem::path &dir);
+
 // write(2) until done; returns 0 or an errno.
 int write_all(int fd, const uint8_t *p, std::size_t n);
 

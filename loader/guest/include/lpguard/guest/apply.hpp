@@ -5,6 +5,7 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -37,6 +38,9 @@ struct ApplyRequest {
 	WaitOptions wait;   // transition timeout, back-off, progress
 	Clock::duration revert_timeout = std::chrono::seconds(60);
 	Clock::duration removal_timeout = std::chrono::seconds(10); // replaced patch freed, refcnt 0, rmmod
+	// Called right before the module is inserted (lp-load records the
+	// transition it is about to wait for: recovery.hpp).
+	std::function<void()> before_insert;
 };
 
 struct ApplyReport {
@@ -74,9 +78,41 @@ struct DisableReport {
 	CleanupReport cleanup;
 };
 
+// before_disable(name) is called right before each patch's enabled is written.
 DisableReport disable_patches(const LivepatchSysfs &sys, ModuleLoader &loader, const WaitOptions &wait,
 			      Clock::duration revert_timeout = std::chrono::seconds(60),
-			      Clock::duration removal_timeout = std::chrono::seconds(10));
+			      Clock::duration removal_timeout = std::chrono::seconds(10),
+			      const std::function<void(const std::string &)> &before_disable = {});
+
+// Reverting a forward transition that did not finish: write 0 to enabled,
+// wait for the reverse transition (back.timeout), wait until the patch is
+// unregistered and remove its module. apply does this at its timeout, and
+// so does the recovery of a transition left by a killed lp-load.
+struct RevertResult {
+	// "reverted"; "completed": the transition ended before the write
+	// (the patch is active); "write-failed", "still-running" (the reverse
+	// transition did not finish in time), "not-removed" (reverted, but the
+	// module is still loaded or the patch still registered)
+	std::string result;
+	std::string detail; // for the failures: the error, the elapsed ms, or what could not be removed
+	std::optional<double> revert_ms;
+};
+RevertResult revert_transition(const LivepatchSysfs &sys, ModuleLoader &loader, const std::string &name,
+			       const WaitOptions &back, Clock::duration removal_timeout);
+
+// After a forward transition of name completed: waits for the patches it
+// replaced to go (atomic replace frees them asynchronously), lists those of
+// before that are gone, and removes leftover modules.
+struct CompletedReport {
+	std::vector<std::string> replaced;
+	CleanupReport cleanup;
+};
+CompletedReport finish_completed(const LivepatchSysfs &sys, ModuleLoader &loader, const std::string &name,
+				 const std::vector<std::string> &before, Clock::duration removal_timeout,
+				 const Backoff &backoff = {});
+
+// The patches whose enabled reads 1.
+std::vector<std::string> enabled_patches(const LivepatchSysfs &sys);
 
 nlohmann::json to_json(const TaskState &t);
 nlohmann::json to_json(const CleanupReport &c);

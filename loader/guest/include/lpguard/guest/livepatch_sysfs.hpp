@@ -87,6 +87,7 @@ public:
 	std::string kernel_release() const;		   // /proc/sys/kernel/osrelease
 	std::optional<unsigned long> kernel_taint() const; // /proc/sys/kernel/tainted
 	std::string kernel_cmdline() const;		   // /proc/cmdline
+	std::string boot_id() const;			   // /proc/sys/kernel/random/boot_id ("" when absent)
 
 private:
 	std::filesystem::path root_;

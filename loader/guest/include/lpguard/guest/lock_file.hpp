@@ -3,6 +3,7 @@
 // that records the holder's pid.
 #pragma once
 
+#include <chrono>
 #include <filesystem>
 
 namespace lpguard {
@@ -13,7 +14,13 @@ public:
 
 	// Takes the lock without waiting; throws lpguard::Error (kind
 	// locked) naming the holder when another process has it.
+	// The pid in the file is only for that message: the lock is the flock,
+	// which the kernel releases when its holder exits or is killed, so a
+	// stale pid left in the file never blocks.
 	static LockFile acquire(const std::filesystem::path &path);
+	// The same, waiting up to timeout for the holder to finish (boot-ok,
+	// which must not fail because an administrator's lp-load runs).
+	static LockFile acquire_waiting(const std::filesystem::path &path, std::chrono::milliseconds timeout);
 
 	LockFile(LockFile &&other) noexcept;
 	LockFile &operator=(LockFile &&other) noexcept;
