@@ -228,8 +228,9 @@ test-kpatch: kernel-kpatch build $(TEST_SSH)/id_ed25519
 	cd $(TOP)/tests/kpatch && LPGUARD_KPATCH_KOUT=$(KOUT_KPATCH) $(PYTHON) -m pytest -v -p no:cacheprovider \
 		--junitxml=$(TEST)/kpatch-results-$(KVER).xml .
 
-# DEMO_KPATCH: auto (kpatch-build when its tools are built), 1 or 0 (scripts/demo.py).
-DEMO_KPATCH ?= auto
+# DEMO_KPATCH: 1 (the default: the patches built from tests/kpatch/*.patch
+# with scripts/build-patch.sh) or 0 (the hand-written modules; scripts/demo.py).
+DEMO_KPATCH ?= 1
 demo: build $(KSRC)/Makefile $(TEST_SSH)/id_ed25519
 	DEMO_KPATCH=$(DEMO_KPATCH) $(PYTHON) $(TOP)/scripts/demo.py
 
