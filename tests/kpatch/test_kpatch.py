@@ -23,7 +23,9 @@ TOP = os.path.realpath(os.path.join(HERE, "..", ".."))
 BUILD = os.environ.get("LPGUARD_BUILD", os.path.join(TOP, "build"))
 KOUT = os.environ.get("LPGUARD_KPATCH_KOUT", os.path.join(BUILD, "kernel-6.12-kpatch"))
 OUT = os.path.join(BUILD, "test", "kpatch", os.path.basename(KOUT))
-KEYS = os.path.join(BUILD, "test", "keys")
+# The livepatch key the kernel trusts (LPGUARD_KPATCH_KEYS: another key
+# directory, e.g. keys/ for the demo's image kernel).
+KEYS = os.environ.get("LPGUARD_KPATCH_KEYS", os.path.join(BUILD, "test", "keys"))
 SSH_DIR = os.path.join(BUILD, "test", "ssh")
 CVM_CLI = os.path.join(BUILD, "cmake", "bin", "cvm-cli")
 SIG_MAGIC = b"~Module signature appended~\n"
