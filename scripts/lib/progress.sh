@@ -8,7 +8,7 @@
 # when it ends. RUN_STEP_PHASES, an extended regex, names the step's phases:
 # the last line of LOG that matches it is shown after the label.
 run_step() {
-	local label=$1 log=$2 start rc pid phase='' now last every=${RUN_STEP_EVERY:-60} tty=0
+	local label=$1 log=$2 start rc pid phase='' p now last every=${RUN_STEP_EVERY:-60} tty=0
 	shift 2
 	start=$(date +%s)
 	mkdir -p "$(dirname "$log")"
@@ -20,8 +20,10 @@ run_step() {
 	while kill -0 "$pid" 2>/dev/null; do
 		now=$(date +%s)
 		if [ -n "${RUN_STEP_PHASES:-}" ]; then
-			phase=$(grep -E "$RUN_STEP_PHASES" "$log" 2>/dev/null | tail -n 1 | tr -d '\r' | cut -c 1-60)
-			phase=${phase:+ [$phase]}
+			# The end of the log only, and the last phase seen stays.
+			p=$(tail -n 500 "$log" 2>/dev/null | grep -E "$RUN_STEP_PHASES" | tail -n 1 |
+				sed -E 's/[[:space:]]+/ /g; s/^ //' | cut -c 1-60) || p=''
+			[ -z "$p" ] || phase=" [$p]"
 		fi
 		if [ $tty -eq 1 ]; then
 			printf '\r\033[K%s%s ... %ds' "$label" "$phase" $((now - start))
@@ -32,8 +34,9 @@ run_step() {
 		sleep 1
 	done
 	[ $tty -eq 0 ] || printf '\r\033[K'
-	wait "$pid"
-	rc=$?
+	# (also under set -e: a failed step is reported before the caller exits)
+	rc=0
+	wait "$pid" || rc=$?
 	if [ $rc -ne 0 ]; then
 		echo "$label: FAILED after $(($(date +%s) - start))s (exit $rc); last lines of $log:" >&2
 		tail -n 40 "$log" >&2
