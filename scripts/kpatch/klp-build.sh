@@ -90,8 +90,7 @@ done
 # objtool builds its klp subcommand only when it can link libxxhash (>= 0.8);
 # without it the build runs to the end and klp-build fails after it. The same
 # probe as tools/objtool/Makefile's:
-printf '#include <xxhash.h>\nXXH3_state_t *state;int main() {}' |
-	${HOSTCC:-gcc} -xc - -o /dev/null -lxxhash 2>/dev/null ||
+${HOSTCC:-gcc} -xc - -o /dev/null -lxxhash 2>/dev/null <<< $'#include <xxhash.h>\nXXH3_state_t *state;int main() {}' ||
 	fail "libxxhash headers not found: klp-build's objtool needs them (libxxhash 0.8 or later) for 'objtool klp'; run 'make deps' (package libxxhash-dev)"
 
 mkdir -p "$KLP_DIR/logs" "$outdir"

@@ -129,5 +129,98 @@ else
 	nok "klp-build.sh: the usage line (exit $rc)" "$out"
 fi
 
+
+# ---- klp-build.sh around a stand-in klp-build -----------------------------------
+# A fake 7.3 tree whose scripts/livepatch/klp-build records how it was called
+# and writes a module-like ELF object (.modinfo with livepatch=Y and a
+# vermagic): the tree copy, the reuse of klp-build's unpatched build (-S
+# patched), the options passed on and the repair after a killed run.
+ksrc=$d/fake-7.3
+mkdir -p "$ksrc/security" "$ksrc/scripts/livepatch" "$ksrc/fs/proc" "$d/fkout/include/config"
+printf 'VERSION = 7\nPATCHLEVEL = 3\nSUBLEVEL = 0\n' > "$ksrc/Makefile"
+printf 'source "security/loadpin/Kconfig"\n' > "$ksrc/security/Kconfig"
+: > "$ksrc/security/Makefile"
+echo 'echo 7.3.0' > "$ksrc/scripts/setlocalversion"
+printf 'a\n' > "$ksrc/fs/proc/cmdline.c"
+cat > "$d/mod.c" <<'C'
+__attribute__((section(".modinfo"), used)) static const char a[] = "livepatch=Y";
+__attribute__((section(".modinfo"), used)) static const char b[] = "vermagic=" VERMAGIC;
+C
+gcc -c -DVERMAGIC='"7.3.0 SMP preempt mod_unload "' -o "$d/mod.o" "$d/mod.c"
+gcc -c -DVERMAGIC='"7.3.1 SMP preempt mod_unload "' -o "$d/mod-other.o" "$d/mod.c"
+cat > "$ksrc/scripts/livepatch/klp-build" <<K
+#!/bin/bash
+# stand-in: record the call, check where it runs, write the module
+[ -f ./scripts/livepatch/klp-build ] || { echo "error: not run from the tree" >&2; exit 1; }
+echo "\$*" >> "$d/klp-calls"
+out= short=0
+while [ \$# -gt 0 ]; do
+	case \$1 in -o) out=\$2; shift ;; -S) short=1; shift ;; esac
+	shift
+done
+if [ \$short -eq 1 ]; then
+	[ -f klp-tmp/1-orig/.complete ] || { echo "error: -S without 1-orig" >&2; exit 1; }
+else
+	mkdir -p klp-tmp/1-orig && touch klp-tmp/1-orig/.complete
+fi
+grep -q CONFIG_KLP_BUILD=y .config || { echo "error: no .config" >&2; exit 1; }
+if [ -n "\${FAKE_KLP_DIE:-}" ]; then
+	echo b > fs/proc/cmdline.c
+	echo 'echo 7.3.0; exit 0' > scripts/setlocalversion
+	kill -9 \$\$
+fi
+cp "\${FAKE_KLP_MOD:-$d/mod.o}" "\$out"
+echo SUCCESS
+K
+chmod +x "$ksrc/scripts/livepatch/klp-build"
+printf 'CONFIG_LIVEPATCH=y\nCONFIG_KLP_BUILD=y\n' > "$d/fkout/.config"
+echo 7.3.0 > "$d/fkout/include/config/kernel.release"
+ln -sfn "$ksrc" "$d/fkout/source"
+krun() { # krun NAME WANT-RC PATTERN [env...] -- args: run klp-build.sh on the fake tree
+	local name=$1 want=$2 pat=$3 out rc
+	shift 3
+	local envs=()
+	while [ $# -gt 0 ] && [ "$1" != -- ]; do envs+=("$1"); shift; done
+	shift
+	: > "$d/klp-calls"
+	out=$(env KOUT="$d/fkout" KLP_DIR="$d/klp" HOSTCC=true JOBS=2 "${envs[@]}" "$klp" "$@" 2>&1)
+	rc=$?
+	if [ $rc = "$want" ] && grep -qF -- "$pat" <<< "$out"; then ok "$name"; else nok "$name (exit $rc, wanted $want; '$pat')" "$out"; fi
+}
+calls() { cat "$d/klp-calls"; }
+# called NAME CMD...: CMD (a check of the stand-in's calls) succeeds.
+called() { local name=$1; shift; if "$@"; then ok "$name"; else nok "$name" "$(calls)"; fi; }
+full_build() { [ -s "$d/klp-calls" ] && ! grep -qF -- "-S" "$d/klp-calls"; }
+krun "klp-build.sh: first run builds in full and prints the module" 0 "$d/out/livepatch-fix.ko" -- "$p" "$d/out"
+c=$(calls)
+if [ "$c" = "-T -j 2 -o $d/out/livepatch-fix.ko $p" ]; then ok "klp-build.sh: first run: -T -j 2 -o OUTDIR/livepatch-<patch>.ko, no -S"
+else nok "klp-build.sh: first run: -T -j 2 -o OUTDIR/livepatch-<patch>.ko, no -S" "$c"; fi
+if cmp -s "$d/fkout/.config" "$d/klp/tree-fkout/.config" && [ -L "$d/klp/tree-fkout/security/lpguard" ]; then
+	ok "klp-build.sh: the tree copy has KOUT's .config and lpguard grafted in"
+else nok "klp-build.sh: the tree copy has KOUT's .config and lpguard grafted in" "$(ls -la "$d/klp/tree-fkout" "$d/klp/tree-fkout/security")"; fi
+krun "klp-build.sh: the same patch again is up to date" 0 "is up to date (-f rebuilds it)" -- "$p" "$d/out"
+called "klp-build.sh: up to date: klp-build not run" test ! -s "$d/klp-calls"
+krun "klp-build.sh: -f rebuilds" 0 "$d/out/livepatch-fix.ko" -- -f "$p" "$d/out"
+called "klp-build.sh: a later run starts at the patched build (-S patched)" grep -qF -- "-S patched" "$d/klp-calls"
+krun "klp-build.sh: -R -n NAME" 0 "$d/out/lp-nr.ko" -- -R -n lp-nr "$p" "$d/out"
+called "klp-build.sh: -R is --no-replace, -n names the module" grep -qF -- "-o $d/out/lp-nr.ko --no-replace -S patched" "$d/klp-calls"
+echo 'CONFIG_FOO=y' >> "$d/fkout/.config"
+krun "klp-build.sh: a changed .config" 0 "$d/out/livepatch-fix.ko" -- "$p" "$d/out"
+called "klp-build.sh: a changed .config is copied" grep -q CONFIG_FOO=y "$d/klp/tree-fkout/.config"
+called "klp-build.sh: a changed .config means a full build" full_build
+echo changed >> "$(find "$d/klp/kmod-fkout" -maxdepth 1 -name '*.c' | head -n 1)"
+krun "klp-build.sh: lpguard's sources changed in the copy" 0 "$d/out/livepatch-fix.ko" -- -f "$p" "$d/out"
+called "klp-build.sh: changed lpguard sources mean a full build" full_build
+krun "klp-build.sh: a killed klp-build fails in one line" 1 "klp-build: failed; its output is in $d/klp/logs/klp-build-fkout.log" \
+	FAKE_KLP_DIE=1 -- -f "$p" "$d/out"
+if cmp -s "$ksrc/fs/proc/cmdline.c" "$d/klp/tree-fkout/fs/proc/cmdline.c" &&
+	cmp -s "$ksrc/scripts/setlocalversion" "$d/klp/tree-fkout/scripts/setlocalversion"; then
+	ok "klp-build.sh: what a killed run left patched is put back"
+else nok "klp-build.sh: what a killed run left patched is put back"; fi
+krun "klp-build.sh: a module of another kernel release" 1 "has vermagic '7.3.1 SMP preempt mod_unload ' but the kernel is 7.3.0" \
+	FAKE_KLP_MOD="$d/mod-other.o" -- -f "$p" "$d/out"
+krun "klp-build.sh: no libxxhash" 1 "libxxhash headers not found: klp-build's objtool needs them" HOSTCC=false -- "$p" "$d/out"
+krun "klp-build.sh: a missing patch" 1 "klp-build: patch $d/nope.patch not found" -- "$d/nope.patch" "$d/out"
+
 echo "build-patch: $pass passed, $fail failed"
 [ $fail -eq 0 ]
