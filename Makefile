@@ -11,6 +11,7 @@
 #   make KDIR=/path/to/kernel-build module          the loadable lpguard.ko for a kernel without it
 #   make test-kernels  build and run KUnit + QEMU tests against linux-source-7.x too
 #   make test-kpatch   the kpatch-build part of the end-to-end flow
+#   make KVER=7.3 test-klp   klp-build (the kernel's own builder) against the 7.x test kernel (part of test-kernels)
 #   make test-loadable the loadable form of lpguard on a kernel built without it
 #   make test-kasan    lpguard on a KASAN build of the test kernel
 #   make bench         benchmarks: cvm-cli sign, lp-load's transition wait, lpguard's check, attestation verify and cvm-cli attest
@@ -43,7 +44,7 @@ TEST_SSH := $(TEST)/ssh
 
 .PHONY: all deps build check format-check format check-asan test test-config test-fuzz fuzz-long test-qemu test-artifacts \
 	kernel kernel-mod payload initramfs preflight-kit test-keys demo test-kernels test-kpatch kernel-kpatch test-loadable payload-mod \
-	kernel-kasan test-kasan image-kernel module bench deb check-man debian-guest test-debian clean distclean
+	test-klp kernel-kasan test-kasan image-kernel module bench deb check-man debian-guest test-debian clean distclean
 
 all: build
 
@@ -73,6 +74,7 @@ check: build $(SIGN_FILE) format-check check-man
 	$(TOP)/tests/config/test-check-config.sh
 	$(TOP)/tests/config/test-readiness.sh
 	$(TOP)/tests/config/test-patch-kit.sh
+	$(TOP)/tests/config/test-build-patch.sh
 	$(TOP)/tests/archive/test-archive-errors.sh
 
 # The project's C++ in the style of .clang-format (clang-format 14):
@@ -200,9 +202,18 @@ test: check check-asan test-fuzz test-config test-qemu test-loadable
 # The image runs 6.15; Debian's 6.12 brackets it from below, linux-source-7.x
 # (the version pinned in scripts/fetch-kernel-source.sh, from trixie-backports,
 # downloaded and unpacked, never installed) from above.
+# There the test livepatches are also built with the kernel's own klp-build
+# (test-klp).
 test-kernels:
 	ksrc=$$($(TOP)/scripts/fetch-kernel-source.sh $(BUILD)/src) && \
-	$(MAKE) --no-print-directory KVER=$${ksrc##*linux-source-} KSRC=$$ksrc test-qemu test-loadable
+	$(MAKE) --no-print-directory KVER=$${ksrc##*linux-source-} KSRC=$$ksrc test-qemu test-loadable test-klp
+
+# The kernel's own patch builder (scripts/livepatch/klp-build, 6.19 and later)
+# against the small test kernel: no debug information needed. The first run
+# builds a copy of the tree in full, once (build/klp).
+test-klp: kernel build $(TEST_SSH)/id_ed25519
+	cd $(TOP)/tests/kpatch && LPGUARD_KPATCH_KOUT=$(KOUT) $(PYTHON) -m pytest -v -p no:cacheprovider \
+		--junitxml=$(TEST)/klp-results-$(KVER).xml .
 
 # ---- kpatch-build (docs/kpatch.md) ------------------------------------------
 KOUT_KPATCH ?= $(BUILD)/kernel-$(KVER)-kpatch
@@ -217,8 +228,9 @@ test-kpatch: kernel-kpatch build $(TEST_SSH)/id_ed25519
 	cd $(TOP)/tests/kpatch && LPGUARD_KPATCH_KOUT=$(KOUT_KPATCH) $(PYTHON) -m pytest -v -p no:cacheprovider \
 		--junitxml=$(TEST)/kpatch-results-$(KVER).xml .
 
-# DEMO_KPATCH: auto (kpatch-build when its tools are built), 1 or 0 (scripts/demo.py).
-DEMO_KPATCH ?= auto
+# DEMO_KPATCH: 1 (the default: the patches built from tests/kpatch/*.patch
+# with scripts/build-patch.sh) or 0 (the hand-written modules; scripts/demo.py).
+DEMO_KPATCH ?= 1
 demo: build $(KSRC)/Makefile $(TEST_SSH)/id_ed25519
 	DEMO_KPATCH=$(DEMO_KPATCH) $(PYTHON) $(TOP)/scripts/demo.py
 

@@ -114,5 +114,6 @@ if [ "$LPGUARD_READINESS" = check ]; then
 fi
 [ "$CONFIGURE_ONLY" != 1 ] || exit 0
 
-run_step "kernel: build $(kmake -s kernelrelease 2>/dev/null) in $KOUT (-j$jobs)" "$KOUT/build.log" \
+RUN_STEP_PHASES='^  [A-Z0-9_]+ +[^ ]' \
+	run_step "kernel: build $(kmake -s kernelrelease 2>/dev/null) in $KOUT (-j$jobs)" "$KOUT/build.log" \
 	make -C "$KSRC" O="$KOUT" ARCH=x86_64 -j"$jobs" bzImage modules

@@ -18,8 +18,9 @@ PACKAGES=(
 	qemu-system-x86 busybox-static openssh-server openssh-client keyutils e2fsprogs python3-pytest
 	# the guest's TPM 2.0 (swtpm) and the tools to read its PCRs
 	swtpm tpm2-tools
-	# kpatch-build (built from Debian trixie's kpatch source, see docs/kpatch.md)
-	patch patchutils
+	# kpatch-build (built from Debian trixie's kpatch source, see docs/kpatch.md); klp-build (7.x) needs
+	# patchutils' recountdiff too, and objtool's klp subcommand libxxhash (0.8 or later)
+	patch patchutils libxxhash-dev
 	# tests/archive: signs the fake archive's Release with a throwaway key
 	gnupg
 	# make deb: the Debian packages, their man pages (pandoc) and lintian; the Debian test guest (debootstrap)

@@ -1,14 +1,15 @@
 # SPDX-License-Identifier: GPL-2.0
-"""kpatch-build for the kpatch test kernel: real patches in, livepatch modules out.
+"""The patch builders for a test kernel: real patches in, livepatch modules out.
 
-Builds, with scripts/kpatch/kpatch-build.sh, against build/kernel-6.12-kpatch
-(LPGUARD_KPATCH_KOUT overrides it):
+Builds, with scripts/build-patch.sh (kpatch-build for 6.x trees, the kernel's
+klp-build for trees that ship it), against build/kernel-6.12-kpatch
+(LPGUARD_KPATCH_KOUT overrides it; make test-kernels passes the 7.x test kernel):
   livepatch-cmdline-v1.ko             cmdline-v1.patch, replace (default)
   livepatch-cmdline-v2.ko             cmdline-v2.patch (cumulative: v1's function + one more), replace
-  livepatch-cmdline-v1-nonreplace.ko  cmdline-v1.patch with -R
+  livepatch-cmdline-v1-nonreplace.ko  cmdline-v1.patch with --no-replace
 then checks each module from the outside (modinfo, ELF, bytes) and boots the
-kernel in QEMU to load them (signed here with the test livepatch key, which
-the kpatch kernel trusts) and read the patched /proc files.
+kernel in QEMU to load them (signed here with cvm-cli and the test livepatch
+key, which the test kernels trust) and read the patched /proc files.
 """
 import os
 import re
@@ -21,10 +22,14 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.realpath(os.path.join(HERE, "..", ".."))
 BUILD = os.environ.get("LPGUARD_BUILD", os.path.join(TOP, "build"))
 KOUT = os.environ.get("LPGUARD_KPATCH_KOUT", os.path.join(BUILD, "kernel-6.12-kpatch"))
-OUT = os.path.join(BUILD, "test", "kpatch")
-KEYS = os.path.join(BUILD, "test", "keys")
+OUT = os.path.join(BUILD, "test", "kpatch", os.path.basename(KOUT))
+# The livepatch key the kernel trusts (LPGUARD_KPATCH_KEYS: another key
+# directory, e.g. keys/ for the demo's image kernel).
+KEYS = os.environ.get("LPGUARD_KPATCH_KEYS", os.path.join(BUILD, "test", "keys"))
 SSH_DIR = os.path.join(BUILD, "test", "ssh")
+CVM_CLI = os.path.join(BUILD, "cmake", "bin", "cvm-cli")
 SIG_MAGIC = b"~Module signature appended~\n"
+R_NON_REPLACE = "klp_patch.replace is false: only cumulative replace livepatches may be enabled"
 
 MODULES = {
     "livepatch-cmdline-v1": dict(patch="cmdline-v1.patch", replace=True,
@@ -46,6 +51,12 @@ def lpguard_built_in():
         return "CONFIG_SECURITY_LPGUARD=y" in f.read().splitlines()
 
 
+def builder():
+    p = run([os.path.join(TOP, "scripts", "build-patch.sh"), "--which"], env=dict(os.environ, KOUT=KOUT))
+    assert p.returncode == 0, p.stderr
+    return p.stdout.strip()
+
+
 def kernel_release():
     with open(os.path.join(KOUT, "include", "config", "kernel.release")) as f:
         return f.read().strip()
@@ -59,13 +70,13 @@ def modules():
     os.makedirs(OUT, exist_ok=True)
     built = {}
     for name, m in MODULES.items():
-        # -f: always a real kpatch-build run, never a module reused from an earlier one.
-        argv = [os.path.join(TOP, "scripts", "kpatch", "kpatch-build.sh"), "-f", "-n", name]
+        # -f: always a real builder run, never a module reused from an earlier one.
+        argv = [os.path.join(TOP, "scripts", "build-patch.sh"), "-f", "-n", name]
         if not m["replace"]:
-            argv.append("-R")
+            argv.append("--no-replace")
         argv += [os.path.join(HERE, m["patch"]), OUT]
         p = subprocess.run(argv, capture_output=True, text=True, env=dict(os.environ, KOUT=KOUT))
-        assert p.returncode == 0, f"kpatch-build.sh {name} failed:\n{p.stdout}\n{p.stderr}"
+        assert p.returncode == 0, f"build-patch.sh {name} failed:\n{p.stdout}\n{p.stderr}"
         ko = os.path.join(OUT, name + ".ko")
         assert p.stdout.strip().splitlines()[-1] == ko, p.stdout
         built[name] = ko
@@ -76,6 +87,12 @@ def modinfo(ko, field):
     p = run(["modinfo", "-F", field, ko])
     assert p.returncode == 0, p.stderr
     return p.stdout.strip()
+
+
+def test_the_front_end_picks_the_trees_builder():
+    # 6.12: kpatch-build; 7.x ships scripts/livepatch/klp-build.
+    major = int(kernel_release().split(".")[0])
+    assert builder() == ("klp-build" if major >= 7 else "kpatch-build")
 
 
 @pytest.mark.parametrize("name", MODULES)
@@ -136,21 +153,19 @@ def guest(modules):
     import vm as vmlib
 
     bzimage = os.path.join(KOUT, "arch", "x86", "boot", "bzImage")
-    signfile = os.path.join(KOUT, "scripts", "sign-file")
-    for f in (bzimage, signfile, os.path.join(KEYS, "livepatch.key"), os.path.join(SSH_DIR, "id_ed25519")):
+    for f in (bzimage, CVM_CLI, os.path.join(KEYS, "livepatch.key"), os.path.join(SSH_DIR, "id_ed25519")):
         if not os.path.exists(f):
-            pytest.fail(f"missing {f}: run 'make kernel-kpatch test-keys' first", pytrace=False)
+            pytest.fail(f"missing {f}: run 'make kernel-kpatch test-keys build' first", pytrace=False)
     payload = os.path.join(OUT, "payload")
     dest = os.path.join(payload, "opt", "kpatch")
     os.makedirs(dest, exist_ok=True)
     for name, ko in modules.items():
         with open(ko, "rb") as src, open(os.path.join(dest, name + ".ko"), "wb") as dst:
             dst.write(src.read())
+        # Signed as the owner signs: cvm-cli with the livepatch key.
         signed = os.path.join(dest, name + ".lp.ko")
-        with open(ko, "rb") as src, open(signed, "wb") as dst:
-            dst.write(src.read())
-        p = run([signfile, "sha256", os.path.join(KEYS, "livepatch.key"), os.path.join(KEYS, "livepatch.der"),
-                 signed])
+        p = run([CVM_CLI, "sign", "--key", os.path.join(KEYS, "livepatch.key"),
+                 "--cert", os.path.join(KEYS, "livepatch.crt"), "-o", signed, ko])
         assert p.returncode == 0, p.stderr
     initrd = os.path.join(OUT, "initramfs.cpio.gz")
     p = run([os.path.join(TOP, "scripts", "mkinitramfs.sh"), initrd, SSH_DIR, payload])
@@ -204,9 +219,13 @@ def test_patches_change_proc_in_the_guest(guest):
     assert guest.run("cat /proc/version", check=True).out == version + "livepatched=cmdline-v2\n"
 
     if lpguard_built_in():
-        # lpguard allows only cumulative (replace) livepatches: -R is refused, v2 stays.
+        # lpguard allows only cumulative (replace) livepatches: --no-replace is refused, v2 stays.
+        mark = guest.dmesg_mark()
         r = guest.run("insmod /opt/kpatch/livepatch-cmdline-v1-nonreplace.lp.ko")
         assert r.rc != 0, r
+        log = guest.dmesg_since(mark)
+        assert re.search(r'lpguard: klp_enable_patch refused obj="livepatch_cmdline_v1_nonreplace" .*reason="%s'
+                         % re.escape(R_NON_REPLACE), log), log
         assert sysfs(guest, "livepatch_cmdline_v1_nonreplace", "enabled") is None
         assert sysfs(guest, v2, "enabled") == "1"
         assert guest.run("cat /proc/cmdline", check=True).out == cmdline.rstrip("\n") + " livepatched=cmdline-v2\n"
