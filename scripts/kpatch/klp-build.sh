@@ -34,27 +34,9 @@ here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
 . "$top/scripts/lib/progress.sh"
 
-usage() {
-	echo "usage: $0 [-f] [-R] [-n NAME] PATCH [PATCH...] OUTDIR" >&2
-	exit 2
-}
 fail() { echo "klp-build: $*" >&2; exit 1; }
-
-replace=1
-name=
-force=0
-while getopts "fRn:h" opt; do
-	case $opt in
-	f) force=1 ;;
-	R) replace=0 ;;
-	n) name=$OPTARG ;;
-	*) usage ;;
-	esac
-done
-shift $((OPTIND - 1))
-[ $# -ge 2 ] || usage
-outdir=${!#}
-patches=("${@:1:$#-1}")
+. "$here/patch-args.sh"
+parse_patch_args "$@"
 
 KOUT=${KOUT:-$top/build/kernel-7.3}
 if [ -z "${KSRC:-}" ]; then
@@ -64,11 +46,6 @@ fi
 KLP_DIR=${KLP_DIR:-$top/build/klp}
 JOBS=${JOBS:-2}
 
-abs_patches=()
-for p in "${patches[@]}"; do
-	[ -r "$p" ] || fail "patch $p not found"
-	abs_patches+=("$(realpath "$p")")
-done
 [ -f "$KSRC/Makefile" ] || fail "kernel source $KSRC missing: unpack it first ('make test-kernels' fetches linux-source-7.x)"
 [ -x "$KSRC/scripts/livepatch/klp-build" ] ||
 	fail "$KSRC has no scripts/livepatch/klp-build: the kernel ships it from 6.19; use kpatch-build for older trees (scripts/build-patch.sh picks it)"
@@ -101,18 +78,7 @@ outdir=$(realpath "$outdir")
 release=$(cat "$KOUT/include/config/kernel.release")
 [ -n "$release" ] || fail "$KOUT/include/config/kernel.release is empty: rebuild the kernel"
 
-if [ -n "$name" ]; then
-	modname=$name
-elif [ ${#abs_patches[@]} -eq 1 ]; then
-	modname=$(basename "${abs_patches[0]}")
-	modname=livepatch-${modname%.patch}
-	modname=${modname%.diff}
-else
-	modname=livepatch-patch
-fi
-# klp-build's own renaming: [A-Za-z0-9_-] only, at most 55 characters.
-modname=$(echo "$modname" | sed 's/[^a-zA-Z0-9_-]/-/g' | cut -c 1-55)
-ko=$outdir/$modname.ko
+patch_module_name
 
 # Reuse: the same patches, options, klp-build and kernel give the same module.
 stamp=$( (sha256sum "$KSRC/scripts/livepatch/klp-build"; echo "$replace $modname"

@@ -30,38 +30,15 @@ here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
 . "$top/scripts/lib/progress.sh"
 
-usage() {
-	echo "usage: $0 [-f] [-R] [-n NAME] PATCH [PATCH...] OUTDIR" >&2
-	exit 2
-}
 fail() { echo "kpatch-build: $*" >&2; exit 1; }
-
-replace=1
-name=
-force=0
-while getopts "fRn:h" opt; do
-	case $opt in
-	f) force=1 ;;
-	R) replace=0 ;;
-	n) name=$OPTARG ;;
-	*) usage ;;
-	esac
-done
-shift $((OPTIND - 1))
-[ $# -ge 2 ] || usage
-outdir=${!#}
-patches=("${@:1:$#-1}")
+. "$here/patch-args.sh"
+parse_patch_args "$@"
 
 KOUT=${KOUT:-$top/build/kernel-6.12-kpatch}
 KSRC=${KSRC:-$top/build/src/linux-source-6.12}
 KPATCH_DIR=${KPATCH_DIR:-$top/build/kpatch}
 JOBS=${JOBS:-2}
 
-abs_patches=()
-for p in "${patches[@]}"; do
-	[ -r "$p" ] || fail "patch $p not found"
-	abs_patches+=("$(realpath "$p")")
-done
 [ -f "$KSRC/Makefile" ] || fail "kernel source $KSRC missing: run 'make kernel' first (it unpacks linux-source)"
 for f in .config vmlinux Module.symvers; do
 	[ -f "$KOUT/$f" ] || fail "$KOUT/$f missing: build the kpatch kernel first ('make kernel-kpatch')"
@@ -83,18 +60,7 @@ outdir=$(realpath "$outdir")
 
 kpatch_build=$("$here/kpatch-tools.sh")
 
-if [ -n "$name" ]; then
-	modname=$name
-elif [ ${#abs_patches[@]} -eq 1 ]; then
-	modname=$(basename "${abs_patches[0]}")
-	modname=livepatch-${modname%.patch}
-	modname=${modname%.diff}
-else
-	modname=livepatch-patch
-fi
-# kpatch-build's own renaming: [A-Za-z0-9_-] only, at most 55 characters.
-modname=$(echo "$modname" | sed 's/[^a-zA-Z0-9_-]/-/g' | cut -c 1-55)
-ko=$outdir/$modname.ko
+patch_module_name
 
 # Reuse: the same patches, options, kpatch and kernel give the same module.
 stamp=$( (cat "$(dirname "$(dirname "$kpatch_build")")/.lpguard-built"; echo "$replace $modname"
