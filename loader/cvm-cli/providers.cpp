@@ -12,6 +12,18 @@
 
 namespace cvmcli {
 
+namespace {
+
+// An option left empty on the command line means "not given": the transport's own default.
+template <class T> std::optional<T> given(const std::string &value)
+{
+	if (value.empty())
+		return std::nullopt;
+	return T(value);
+}
+
+} // namespace
+
 std::string random_hex(std::size_t bytes)
 {
 	std::vector<unsigned char> b(bytes);
@@ -53,8 +65,7 @@ void add_provider_commands(CLI::App *parent, const ProviderSetup &setup)
 			ProviderTarget t{"ssh", o->target, {}, {}, {}, [o](const std::filesystem::path &tmp) {
 						 lpguard::SshOptions s;
 						 s.target = lpguard::parse_ssh_target(o->target);
-						 if (!o->identity.empty())
-							 s.identity = o->identity;
+						 s.identity = given<std::filesystem::path>(o->identity);
 						 s.options = o->options;
 						 s.control_path = tmp / "cm";
 						 return lpguard::make_ssh_transport(s);
@@ -83,17 +94,13 @@ void add_provider_commands(CLI::App *parent, const ProviderSetup &setup)
 			t.provider = "gcp";
 			t.target = o->target;
 			t.gcp_instance = o->target.substr(o->target.find('@') == std::string::npos ? 0 : o->target.find('@') + 1);
-			if (!o->zone.empty())
-				t.gcp_zone = o->zone;
-			if (!o->project.empty())
-				t.gcp_project = o->project;
+			t.gcp_zone = given<std::string>(o->zone);
+			t.gcp_project = given<std::string>(o->project);
 			t.make = [o](const std::filesystem::path &tmp) {
 				lpguard::GcpOptions g;
 				g.vm = o->target;
-				if (!o->zone.empty())
-					g.zone = o->zone;
-				if (!o->project.empty())
-					g.project = o->project;
+				g.zone = given<std::string>(o->zone);
+				g.project = given<std::string>(o->project);
 				g.tunnel_through_iap = o->iap;
 				g.internal_ip = o->internal;
 				g.ssh_flags = o->ssh_flags;
@@ -119,10 +126,8 @@ void add_provider_commands(CLI::App *parent, const ProviderSetup &setup)
 						 lpguard::AzureOptions a;
 						 a.vm = o->target;
 						 a.resource_group = o->group;
-						 if (!o->local_user.empty())
-							 a.local_user = o->local_user;
-						 if (!o->identity.empty())
-							 a.identity = o->identity;
+						 a.local_user = given<std::string>(o->local_user);
+						 a.identity = given<std::filesystem::path>(o->identity);
 						 a.config_file = tmp / "ssh_config";
 						 a.control_path = tmp / "cm";
 						 return lpguard::make_azure_transport(a);
@@ -147,12 +152,9 @@ void add_provider_commands(CLI::App *parent, const ProviderSetup &setup)
 						 lpguard::AwsOptions a;
 						 a.instance_id = o->target;
 						 a.user = o->user;
-						 if (!o->region.empty())
-							 a.region = o->region;
-						 if (!o->profile.empty())
-							 a.profile = o->profile;
-						 if (!o->identity.empty())
-							 a.identity = o->identity;
+						 a.region = given<std::string>(o->region);
+						 a.profile = given<std::string>(o->profile);
+						 a.identity = given<std::filesystem::path>(o->identity);
 						 a.control_path = tmp / "cm";
 						 return lpguard::make_aws_transport(a);
 					 }};
