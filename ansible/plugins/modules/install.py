@@ -9,7 +9,7 @@ module: install
 short_description: Keep a signed livepatch for boot with lp-load install
 version_added: 1.0.0
 description:
-  - Runs C(lp-load install SRC --json) on the managed node: the pre-checks, then the module is kept in
+  - Runs C(lp-load install SRC --json) on the managed node, the pre-checks, then the module is kept in
     C(/var/lib/lp-load) and C(lp-load boot) applies it at every boot (C(docs/lp-load.md), install).
   - Idempotent. When this signed image is installed already (its SHA-256 is the installed record's, the file
     matches its record and is not marked bad) and, with O(now), active, nothing runs.
