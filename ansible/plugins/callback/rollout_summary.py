@@ -45,6 +45,7 @@ class CallbackModule(CallbackBase):
         self.wave = 0
         self.in_rollout = False
         self.setup_error = None
+        self.progress = {}
 
     def v2_playbook_on_play_start(self, play):
         # A play with serial starts once per batch (wave).
@@ -61,6 +62,17 @@ class CallbackModule(CallbackBase):
     def v2_runner_on_ok(self, result):
         facts = result._result.get("ansible_facts") or {}
         host = self._host(result)
+        if self.in_rollout:
+            # What a host stopped in the middle of its wave (another host's failure) got to.
+            p = self.progress.setdefault(host, {"verdict": "stopped", "before": None, "after": None,
+                                                "exit_code": None})
+            if "lpguard_livepatch" in facts:
+                if p["before"] is None:
+                    p["before"] = facts["lpguard_livepatch"]
+                p["after"] = facts["lpguard_livepatch"]
+            p["stage"] = result._task.get_name()
+            p["reason"] = "the rollout stopped on another host's failure after this host's task '%s'" % (
+                result._task.get_name())
         if "lpguard_rollout_meta" in facts:
             self.meta = facts["lpguard_rollout_meta"]
         if "lpguard_rollout_patch" in facts:
@@ -89,7 +101,8 @@ class CallbackModule(CallbackBase):
     def v2_playbook_on_stats(self, stats):
         if self.meta is None:
             return
-        records = dict(self.failures)
+        records = dict(self.progress)
+        records.update(self.failures)
         records.update(self.records)   # the playbook's own record says more than the failure
         summary = build_summary(records, self.meta, self.patch, self.waves_of, self.setup_error)
         path = self.meta.get("summary_file") or "lpguard-rollout-summary.json"
