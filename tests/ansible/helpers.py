@@ -67,7 +67,7 @@ class Playbook:
                 return h
         raise KeyError(f"{name} not in the summary: {self.summary}")
 
-    def __str__(self):
+    def __repr__(self):
         return f"rc={self.rc}\n{self.out[-6000:]}"
 
 

@@ -26,6 +26,7 @@ import os
 from ansible.plugins.callback import CallbackBase
 from ansible_collections.lpguard.livepatch.plugins.filter.rollout import build_summary, format_summary
 
+SIGN_PLAY = "Sign the livepatch once, on the control node"
 ROLLOUT_PLAY = "Roll the livepatch out, a canary first, then in waves"
 
 
@@ -44,12 +45,14 @@ class CallbackModule(CallbackBase):
         self.waves_of = {}
         self.wave = 0
         self.in_rollout = False
+        self.in_sign = False
         self.setup_error = None
         self.progress = {}
 
     def v2_playbook_on_play_start(self, play):
         # A play with serial starts once per batch (wave).
         self.in_rollout = play.get_name() == ROLLOUT_PLAY
+        self.in_sign = play.get_name() == SIGN_PLAY
         if self.in_rollout:
             self.wave += 1
 
@@ -83,9 +86,11 @@ class CallbackModule(CallbackBase):
     def v2_runner_on_failed(self, result, ignore_errors=False):
         if ignore_errors:
             return
-        if not self.in_rollout:
+        if self.in_sign:
             # Before any host is touched (signing, the variables): the rollout did not start.
             self.setup_error = "%s: %s" % (result._task.get_name(), _one_line(result._result.get("msg", "failed")))
+            return
+        if not self.in_rollout:
             return
         host = self._host(result)
         self.failures.setdefault(host, {"verdict": "failed", "stage": result._task.get_name(),
