@@ -1,0 +1,68 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: GPL-2.0
+"""fleet-bench.py [--json FILE]: the rollout playbook's wall time on four Debian
+guests with forks 4 against one guest alone, in one run, and the ssh connections
+each guest's sshd accepted per rollout (its journal). Figures, not pass/fail
+(docs/fleet.md, Performance). Run from tests/qemu (make bench-fleet)."""
+import argparse
+import json
+import os
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "qemu"))
+import fleet as fleetlib  # noqa: E402
+
+ALL = ["g1", "g2", "g3", "g4"]
+
+
+def reset(f, names):
+    """Back to no patch at all: disabled, uninstalled."""
+    for n in names:
+        f[n].run("lp-load disable >/dev/null; lp-load uninstall >/dev/null; true", timeout=120)
+
+
+def measured(f, names, forks):
+    before = {n: fleetlib.accepted_ssh(f[n]) for n in names}
+    r = f.rollout("lpg_replace_a.ko", names=names, forks=forks, lpguard_waves=["100%"])
+    if r.rc != 0 or r.summary["counts"] != {"applied": len(names)}:
+        sys.exit(f"fleet-bench: the rollout to {names} failed (exit {r.rc}): {r.summary}\n{r.out[-3000:]}")
+    conns = {n: fleetlib.accepted_ssh(f[n]) - before[n] for n in names}
+    return r.wall_s, conns
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--json", help="write the figures as JSON there")
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory(prefix="lpguard-fleet-bench.") as d:
+        f = fleetlib.Fleet(4, d)
+        try:
+            f.start()
+            print(f"fleet-bench: 4 Debian guests booted at once in {f.boot_s:.0f} s ({f.vms[0].accel})")
+            # A first rollout warms what every later run finds (the guests' page cache, Python's
+            # byte code); then one guest alone, then all four with forks 4.
+            measured(f, ["g1"], 1)
+            reset(f, ["g1"])
+            t1, c1 = measured(f, ["g1"], 1)
+            reset(f, ["g1"])
+            t4, c4 = measured(f, ALL, 4)
+        finally:
+            f.stop()
+    ratio = t4 / t1
+    res = {"one_guest_s": round(t1, 2), "four_guests_forks4_s": round(t4, 2), "ratio": round(ratio, 2),
+           "ssh_connections_one": c1, "ssh_connections_four": c4, "accel": f.vms[0].accel}
+    print("rollout of one signed patch (sign on this host, copy, apply, install; default tasks)")
+    print(f"  one guest:                 {t1:7.1f} s   ssh connections: {c1['g1']}")
+    print(f"  four guests, forks 4:      {t4:7.1f} s   ssh connections per guest: "
+          + ", ".join(f"{n} {c4[n]}" for n in ALL))
+    print(f"  ratio four / one:          {ratio:7.2f}   (target <= 1.5: {'met' if ratio <= 1.5 else 'NOT met'})")
+    worst = max(list(c1.values()) + list(c4.values()))
+    print(f"  ssh connections per guest per rollout: at most {worst} (target <= 2: {'met' if worst <= 2 else 'NOT met'})")
+    if args.json:
+        with open(args.json, "w") as fh:
+            json.dump(res, fh, indent=2)
+
+
+if __name__ == "__main__":
+    main()
