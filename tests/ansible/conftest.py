@@ -6,6 +6,7 @@ hosts, each a state directory for tests/ansible/fake-lp-load with an lp-load
 wrapper pointing at it."""
 import json
 import os
+import shutil
 import subprocess
 
 import pytest
@@ -154,10 +155,18 @@ def fleet(tmp_path, cvm_cli, keys):
             self.summary = os.path.join(self.root, "summary.json")
             self.inventory()
 
-        def inventory(self, unreachable=()):
+        def inventory(self, unreachable=(), over_fake_ssh=()):
+            """unreachable: hosts at a closed port. over_fake_ssh: hosts reached through
+            tests/ansible/fake-ssh, which fails once the test makes them go down."""
             lines = ["[fleet]"]
             for n, h in self.hosts.items():
-                if n in unreachable:
+                if n in over_fake_ssh:
+                    ssh = os.path.join(h.dir, "ssh")
+                    shutil.copy(os.path.join(os.path.dirname(helpers.FAKE_LP_LOAD), "fake-ssh"), ssh)
+                    lines.append(f"{n} ansible_connection=ssh ansible_host=127.0.0.1 ansible_ssh_executable={ssh} "
+                                 f"ansible_ssh_transfer_method=piped lpguard_lp_load={h.lp_load} "
+                                 f"lpguard_staging_dir={h.dir}")
+                elif n in unreachable:
                     # A closed port on loopback: ssh fails at once, as for a VM that is down.
                     lines.append(f"{n} ansible_connection=ssh ansible_host=127.0.0.1 ansible_port=9 "
                                  f"lpguard_lp_load={h.lp_load}")

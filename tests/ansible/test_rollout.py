@@ -171,3 +171,19 @@ def test_signing_failure_touches_no_host(fleet, rollout, modules, tmp_path):
     assert r.rc != 0
     assert r.summary["result"] == "not-started" and "Sign the patch" in r.summary["error"], r.summary
     assert all(fleet[h].calls() == [] for h in fleet.hosts)
+
+
+def test_host_lost_during_its_wave_stops_the_next_wave(fleet, rollout, modules):
+    # h1 goes down right after its health check (the check itself makes it go down):
+    # Ansible drops it as unreachable; the next wave must not start.
+    fleet.inventory(over_fake_ssh=["h1"])
+    down = os.path.join(fleet["h1"].dir, "down")
+    r = rollout(modules["v1"], lpguard_waves=[2, 2], lpguard_health_command=f"touch {down}")
+    assert r.rc != 0, r
+    e = r.host("h1")
+    assert e["verdict"] == "unreachable" and "Connection refused" in e["reason"], e
+    assert r.host("h2")["verdict"] == "applied" and fleet["h2"].active() == "lpg_fake_a"
+    for h in ("h3", "h4"):
+        e = r.host(h)
+        assert e["verdict"] == "untouched" and "h1 of an earlier wave became unreachable" in e["reason"], e
+        assert fleet[h].active() is None and "apply" not in fleet[h].commands()
