@@ -112,8 +112,9 @@ class Fleet:
         ev.update(extra)
         cp = os.path.join(self.workdir, f"cp-{time.monotonic_ns()}")
         os.makedirs(cp)
+        # The guests' host key is pinned in known_hosts (StrictHostKeyChecking=yes).
         env = helpers.ansible_env(self.colls, ANSIBLE_SSH_CONTROL_PATH_DIR=cp, ANSIBLE_TIMEOUT="60",
-                                  ANSIBLE_FORKS=str(forks))
+                                  ANSIBLE_FORKS=str(forks), ANSIBLE_HOST_KEY_CHECKING="True")
         t0 = time.monotonic()
         r = helpers.run_playbook(self.colls, self.inventory(names), ev, self.summary, check=check, env=env,
                                  timeout=3600)
