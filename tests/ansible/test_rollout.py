@@ -187,3 +187,19 @@ def test_host_lost_during_its_wave_stops_the_next_wave(fleet, rollout, modules):
         e = r.host(h)
         assert e["verdict"] == "untouched" and "h1 of an earlier wave became unreachable" in e["reason"], e
         assert fleet[h].active() is None and "apply" not in fleet[h].commands()
+
+
+def test_refusal_within_max_fail_percentage_goes_on(fleet, rollout, modules, keys):
+    fleet["h2"].trust(keys["other"])
+    r = rollout(modules["v1"], lpguard_waves=[1, 2, 1], lpguard_max_fail_percentage=50)
+    assert r.rc != 0, r   # the run fails: h2 is not patched
+    assert r.host("h2")["verdict"] == "refused" and fleet["h2"].active() is None
+    assert [r.host(h)["verdict"] for h in ("h1", "h3", "h4")] == ["applied"] * 3
+    assert "these hosts are not patched: h2 (see the summary)" in " ".join(r.out.split())
+    # Both hosts of the second wave refuse: 100 % > 50 %, the rollout stops before the third.
+    fleet["h3"].trust(keys["other"])
+    r = rollout(modules["v2"], lpguard_waves=[1, 2, 1], lpguard_max_fail_percentage=50)
+    assert r.rc != 0
+    assert r.host("h1")["verdict"] == "applied"
+    assert r.host("h2")["verdict"] == "refused" and r.host("h3")["verdict"] == "refused"
+    assert r.host("h4")["verdict"] == "untouched" and fleet["h4"].active() == "lpg_fake_a"
