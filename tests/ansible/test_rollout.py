@@ -203,3 +203,32 @@ def test_refusal_within_max_fail_percentage_goes_on(fleet, rollout, modules, key
     assert r.host("h1")["verdict"] == "applied"
     assert r.host("h2")["verdict"] == "refused" and r.host("h3")["verdict"] == "refused"
     assert r.host("h4")["verdict"] == "untouched" and fleet["h4"].active() == "lpg_fake_a"
+
+
+def test_attestation_failure_goes_back(fleet, rollout, modules, cvm_cli, tmp_path):
+    # cvm-cli attest stands in here (no TPM on fake hosts): it records its command line and,
+    # for h1, fails as cvm-cli does when the active patch is not the expected image (exit 21).
+    log = tmp_path / "attest.log"
+    wrapper = tmp_path / "cvm-cli"
+    wrapper.write_text(f"""#!/bin/sh
+if [ "$1" = attest ]; then
+	echo "$@" >> {log}
+	case "$3" in *h1*) echo "cvm-cli: attestation of $3 verified, but the active livepatch is not the expected image (check what runs there)" >&2; exit 21;; esac
+	exit 0
+fi
+exec {cvm_cli} "$@"
+""")
+    wrapper.chmod(0o755)
+    r = rollout(modules["v1"], lpguard_cvm_cli=str(wrapper), lpguard_attest=True,
+                lpguard_attest_args=["--ak-pub", "/etc/ak.pem"])
+    assert r.rc != 0, r
+    e = r.host("h1")
+    assert e["verdict"] == "restored" and e["stage"].startswith("Attest"), e
+    assert e["reason"].endswith("exited 21: cvm-cli: attestation of root@h1:22 verified, but the active livepatch "
+                                "is not the expected image (check what runs there)"), e
+    assert fleet["h1"].active() is None and fleet["h1"].installed() is None
+    signed = r.summary["patch"]
+    calls = log.read_text().splitlines()
+    assert calls == [f"attest ssh root@h1:22 --ak-pub /etc/ak.pem --expect {os.path.realpath(fleet.root)}/"
+                     f"lpg_fake_a.signed.ko"], (calls, signed)
+    assert all(r.host(h)["verdict"] == "untouched" for h in ("h2", "h3", "h4"))
