@@ -232,3 +232,14 @@ exec {cvm_cli} "$@"
     assert calls == [f"attest ssh root@h1:22 --ak-pub /etc/ak.pem --expect {os.path.realpath(fleet.root)}/"
                      f"lpg_fake_a.signed.ko"], (calls, signed)
     assert all(r.host(h)["verdict"] == "untouched" for h in ("h2", "h3", "h4"))
+
+
+def test_a_patch_signed_already_is_taken_as_is(fleet, rollout, modules, keys, cvm_cli, tmp_path):
+    from conftest import sign
+    signed = sign(cvm_cli, keys["owner"], modules["v1"], str(tmp_path / "v1-signed.ko"))
+    with open(signed, "rb") as f:
+        want = __import__("hashlib").sha256(f.read()).hexdigest()
+    r = rollout(signed, lpguard_sign=False, lpguard_key="/nonexistent.key")   # the key is not read
+    assert r.rc == 0, r
+    assert r.summary["patch"]["sha256"] == want and r.summary["counts"] == {"applied": 4}
+    assert all(r.host(h)["after"]["sha256"] == want for h in fleet.hosts)
