@@ -7,6 +7,7 @@ import glob
 import hashlib
 import json
 import os
+import resource
 import subprocess
 import sys
 import threading
@@ -86,6 +87,16 @@ class Fleet:
         if r.rc != 0:
             raise RuntimeError(f"dpkg -i lp-load failed in {v.name}: {r}")
 
+    def qemu_cpu_s(self):
+        """CPU seconds the running guests' QEMU processes used so far (user + system)."""
+        total = 0
+        for v in self.vms:
+            if v.proc is not None and v.proc.poll() is None:
+                with open(f"/proc/{v.proc.pid}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+                total += int(fields[11]) + int(fields[12])
+        return total / os.sysconf("SC_CLK_TCK")
+
     def stop(self):
         for v in self.vms:
             v.stop()
@@ -115,10 +126,14 @@ class Fleet:
         # The guests' host key is pinned in known_hosts (StrictHostKeyChecking=yes).
         env = helpers.ansible_env(self.colls, ANSIBLE_SSH_CONTROL_PATH_DIR=cp, ANSIBLE_TIMEOUT="60",
                                   ANSIBLE_FORKS=str(forks), ANSIBLE_HOST_KEY_CHECKING="True")
-        t0 = time.monotonic()
+        t0, ru0, q0 = time.monotonic(), resource.getrusage(resource.RUSAGE_CHILDREN), self.qemu_cpu_s()
         r = helpers.run_playbook(self.colls, self.inventory(names), ev, self.summary, check=check, env=env,
                                  timeout=3600)
+        ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
         r.wall_s = time.monotonic() - t0
+        # CPU time of this machine: the control node's (ansible-playbook and what it ran) and the guests' (QEMU).
+        r.control_cpu_s = (ru1.ru_utime - ru0.ru_utime) + (ru1.ru_stime - ru0.ru_stime)
+        r.guests_cpu_s = self.qemu_cpu_s() - q0
         for sock in glob.glob(os.path.join(cp, "*")):
             subprocess.run(["ssh", "-o", f"ControlPath={sock}", "-O", "exit", "x"], capture_output=True)
         return r
