@@ -40,10 +40,10 @@ def main():
         try:
             f.start()
             print(f"fleet-bench: 4 Debian guests booted at once in {f.boot_s:.0f} s ({f.vms[0].accel})")
-            # A first rollout warms what every later run finds (the guests' page cache, Python's
-            # byte code); then one guest alone, then all four with forks 4.
-            measured(f, ["g1"], 1)
-            reset(f, ["g1"])
+            # A first rollout to all four warms what every later run finds (each guest's page cache:
+            # Python, lp-load); then one guest alone, then all four with forks 4.
+            measured(f, ALL, 4)
+            reset(f, ALL)
             r1, c1 = measured(f, ["g1"], 1)
             reset(f, ALL)
             r4, c4 = measured(f, ALL, 4)
