@@ -94,6 +94,7 @@ def test_apply_applies_then_is_idempotent(colls, host, signed):
     assert r["msg"] == "lpg_fake_a is active (transition 1.0 ms)"
     assert host.active() == "lpg_fake_a"
     assert r["ansible_facts"]["lpguard_livepatch"]["active_sha256"] == sha256(signed["v1"])
+    assert r["ansible_facts"]["lpguard_livepatch_report"] == r["lp_load"]   # lp-load's JSON as facts too
     host.reset_calls()
     again = run(colls, "apply", {"lp_load": host.lp_load, "src": signed["v1"]})
     assert not again.get("failed") and again["changed"] is False, again

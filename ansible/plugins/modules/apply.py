@@ -99,7 +99,10 @@ result:
   returned: when lp-load apply ran
   type: str
 ansible_facts:
-  description: The C(lpguard_livepatch) facts after the module ran, as M(lpguard.livepatch.status) returns them.
+  description:
+    - C(lpguard_livepatch), the facts after the module ran, as M(lpguard.livepatch.status) returns them.
+    - C(lpguard_livepatch_report), the JSON report of the lp-load command it ran (the same as RV(lp_load)),
+      when one ran.
   returned: success
   type: dict
 """
@@ -137,7 +140,7 @@ def main():
         replaces = (" replacing %s" % before["active"]) if before["active"] else ""
         module.exit_json(changed=True, msg="would apply %s%s (check mode: lp-load verify passed)" % (
             report.get("name"), replaces), sha256=sha, before=before, lp_load=report, exit_code=rc,
-            ansible_facts={"lpguard_livepatch": before_facts})
+            ansible_facts={"lpguard_livepatch": before_facts, "lpguard_livepatch_report": report})
 
     rc, report = lp.run("apply", src, "--timeout", module.params["timeout"],
                         "--revert-timeout", module.params["revert_timeout"])
@@ -151,7 +154,8 @@ def main():
     for w in warnings:
         module.warn(w)
     module.exit_json(changed=True, msg=report.get("message"), sha256=sha, before=before, lp_load=report,
-                     exit_code=rc, result=report.get("result"), ansible_facts={"lpguard_livepatch": after})
+                     exit_code=rc, result=report.get("result"),
+                     ansible_facts={"lpguard_livepatch": after, "lpguard_livepatch_report": report})
 
 
 if __name__ == "__main__":

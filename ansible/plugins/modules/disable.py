@@ -53,7 +53,10 @@ exit_code:
   returned: when lp-load ran
   type: int
 ansible_facts:
-  description: The C(lpguard_livepatch) facts after the module ran, as M(lpguard.livepatch.status) returns them.
+  description:
+    - C(lpguard_livepatch), the facts after the module ran, as M(lpguard.livepatch.status) returns them.
+    - C(lpguard_livepatch_report), the JSON report of the lp-load command it ran (the same as RV(lp_load)),
+      when one ran.
   returned: success
   type: dict
 """
@@ -80,7 +83,7 @@ def main():
     if rc not in (EXIT_OK, EXIT_NOT_FOUND):
         lp.fail(report, rc, "disable", ansible_facts={"lpguard_livepatch": after})
     module.exit_json(changed=rc == EXIT_OK, msg=report.get("message"), lp_load=report, exit_code=rc,
-                     ansible_facts={"lpguard_livepatch": after})
+                     ansible_facts={"lpguard_livepatch": after, "lpguard_livepatch_report": report})
 
 
 if __name__ == "__main__":

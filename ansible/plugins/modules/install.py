@@ -73,7 +73,10 @@ exit_code:
   returned: when lp-load ran
   type: int
 ansible_facts:
-  description: The C(lpguard_livepatch) facts after the module ran, as M(lpguard.livepatch.status) returns them.
+  description:
+    - C(lpguard_livepatch), the facts after the module ran, as M(lpguard.livepatch.status) returns them.
+    - C(lpguard_livepatch_report), the JSON report of the lp-load command it ran (the same as RV(lp_load)),
+      when one ran.
   returned: success
   type: dict
 """
@@ -110,7 +113,7 @@ def main():
             lp.fail(report, rc, "verify", sha256=sha)
         module.exit_json(changed=True, msg="would install %s%s (check mode: lp-load verify passed)" % (
             report.get("name"), " and apply it" if module.params["now"] else ""), sha256=sha, lp_load=report,
-            exit_code=rc, ansible_facts={"lpguard_livepatch": before})
+            exit_code=rc, ansible_facts={"lpguard_livepatch": before, "lpguard_livepatch_report": report})
 
     args = ["install", src]
     if module.params["now"]:
@@ -123,7 +126,7 @@ def main():
         lp.fail(report, rc, "install", sha256=sha, changed=after["installed"] != before["installed"],
                 ansible_facts={"lpguard_livepatch": after})
     module.exit_json(changed=True, msg=report.get("message"), sha256=sha, lp_load=report, exit_code=rc,
-                     ansible_facts={"lpguard_livepatch": after})
+                     ansible_facts={"lpguard_livepatch": after, "lpguard_livepatch_report": report})
 
 
 if __name__ == "__main__":
