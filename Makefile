@@ -17,6 +17,8 @@
 #   make bench         benchmarks: cvm-cli sign, lp-load's transition wait, lpguard's check, attestation verify and cvm-cli attest
 #   make deb           Debian packages (cvm-cli, lp-load, lpguard-dkms) in build/deb, lintian clean
 #   make test-debian   the packages installed in a Debian 12 guest under systemd (debootstrap image)
+#   make check-ansible the Ansible collection (ansible/): lint, docs, inventories, modules and playbook on fakes
+#   make test-fleet    the rollout playbook against four Debian guests at once; make bench-fleet times it
 
 SHELL := /bin/bash
 TOP := $(CURDIR)
@@ -76,6 +78,7 @@ check: build $(SIGN_FILE) format-check check-man
 	$(TOP)/tests/config/test-patch-kit.sh
 	$(TOP)/tests/config/test-build-patch.sh
 	$(TOP)/tests/archive/test-archive-errors.sh
+	$(MAKE) --no-print-directory check-ansible
 
 # The project's C++ in the style of .clang-format (clang-format 14):
 # `make format` rewrites it, `make format-check` (part of check) fails on a difference.
@@ -97,6 +100,27 @@ debian-guest: $(TEST_SSH)/id_ed25519
 test-debian: test-artifacts deb debian-guest
 	cd $(TOP)/tests/qemu && LPGUARD_TEST_KVER=$(KVER) $(PYTHON) -m pytest -v -p no:cacheprovider \
 		--junitxml=$(TEST)/qemu-debian-results-$(KVER).xml test_debian.py
+
+# ---- Ansible (ansible/, docs/fleet.md) -------------------------------------
+# The collection linked into a private collections path; ansible-lint, ansible-doc of every
+# module (in test_modules.py), the example inventories read offline, then the modules and the
+# rollout playbook against tests/ansible/fake-lp-load on localhost.
+.PHONY: check-ansible test-fleet bench-fleet
+ANSIBLE_COLLS := $(BUILD)/ansible/collections
+check-ansible: build
+	@mkdir -p $(ANSIBLE_COLLS)/ansible_collections/lpguard && ln -sfn $(TOP)/ansible $(ANSIBLE_COLLS)/ansible_collections/lpguard/livepatch
+	cd $(TOP)/ansible && ANSIBLE_COLLECTIONS_PATH=$(ANSIBLE_COLLS) ansible-lint --nocolor -q
+	$(TOP)/tests/ansible/check-inventory.py $(TOP)/ansible/inventories/*.yml
+	cd $(TOP)/tests/ansible && LPGUARD_BUILD=$(BUILD) $(PYTHON) -m pytest -v -p no:cacheprovider \
+		--junitxml=$(TEST)/ansible-results.xml .
+
+# The rollout playbook with the real lp-load package in four Debian guests at once.
+test-fleet: test-artifacts deb debian-guest
+	cd $(TOP)/tests/qemu && LPGUARD_TEST_KVER=$(KVER) $(PYTHON) -m pytest -v -p no:cacheprovider \
+		--junitxml=$(TEST)/qemu-fleet-results-$(KVER).xml test_fleet.py
+
+bench-fleet: test-artifacts deb debian-guest
+	cd $(TOP)/tests/qemu && LPGUARD_TEST_KVER=$(KVER) $(PYTHON) $(TOP)/bench/fleet-bench.py
 
 format-check:
 	@cd $(TOP) && $(CLANG_FORMAT) --dry-run -Werror $(FORMAT_FILES) || \
@@ -164,7 +188,7 @@ test-artifacts: initramfs preflight-kit
 
 test-qemu: test-artifacts
 	cd $(TOP)/tests/qemu && LPGUARD_TEST_KVER=$(KVER) $(PYTHON) -m pytest -v -p no:cacheprovider \
-		--ignore=test_lpguard_loadable.py --ignore=test_lpguard_kasan.py --ignore=test_debian.py \
+		--ignore=test_lpguard_loadable.py --ignore=test_lpguard_kasan.py --ignore=test_debian.py --ignore=test_fleet.py \
 		--junitxml=$(TEST)/qemu-results-$(KVER).xml .
 
 # The loadable form on a kernel built without lpguard (a second kernel build,

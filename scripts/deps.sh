@@ -25,6 +25,8 @@ PACKAGES=(
 	gnupg
 	# make deb: the Debian packages, their man pages (pandoc) and lintian; the Debian test guest (debootstrap)
 	debhelper dh-dkms dkms dpkg-dev fakeroot lintian pandoc debootstrap
+	# the Ansible collection (ansible/): ansible 7.7 (with the clouds' inventory plugins), ansible-lint
+	ansible ansible-lint
 )
 BACKPORTS=(libcatch2-dev)
 BPO_LIST=/etc/apt/sources.list.d/lpguard-bookworm-backports.sources
