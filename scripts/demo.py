@@ -245,19 +245,18 @@ def main():
         line = kernel_says(vm, mark, 'reason="livepatch is not signed by a key in .livepatch')
         summary.append(f"the same patch with the pre-check bypassed: refused by the kernel: {line}")
 
-        say(f"refuse: {os.path.basename(noreplace)}, a non-replace livepatch signed with the owner's key "
-            "(generation 3): the kernel")
-        mark = vm.dmesg_mark()
-        cvm_livepatch(vm, known_hosts, noreplace, KEYS, 3, False)
-        line = kernel_says(vm, mark, 'reason="klp_patch.replace is false')
-        summary.append(f"a non-replace patch: refused by the kernel: {line}")
+        def kernel_refuses(patch, generation, why, want, what):
+            """cvm-cli livepatch of @patch is refused by the kernel with @want."""
+            say(f"refuse: {os.path.basename(patch)}, {why}, signed with the owner's key "
+                f"(generation {generation}): the kernel")
+            mark = vm.dmesg_mark()
+            cvm_livepatch(vm, known_hosts, patch, KEYS, generation, False)
+            summary.append(f"{what}: refused by the kernel: {kernel_says(vm, mark, want)}")
 
-        say(f"refuse: {os.path.basename(first)} again, generation 1, signed with the owner's key: "
-            "a rollback below generation 2")
-        mark = vm.dmesg_mark()
-        cvm_livepatch(vm, known_hosts, first, KEYS, 1, False)
-        line = kernel_says(vm, mark, "livepatch generation 1 is lower than 2")
-        summary.append(f"a generation rollback (1 after 2): refused by the kernel: {line}")
+        kernel_refuses(noreplace, 3, "a non-replace livepatch", 'reason="klp_patch.replace is false',
+                       "a non-replace patch")
+        kernel_refuses(first, 1, "again, a rollback below generation 2", "livepatch generation 1 is lower than 2",
+                       "a generation rollback (1 after 2)")
 
         if cmdline() != after_b:
             raise SystemExit("demo: a refused patch changed /proc/cmdline")

@@ -39,10 +39,14 @@ void add_generate_keys_command(CLI::App &app)
 			  << "Subject: " << r.subject << "; serial " << r.serial_hex << "; key id " << r.key_id_hex
 			  << "\n\n"
 			  << "Next: build the certificate into the image kernel:\n"
-			  << "  CONFIG_SECURITY_LPGUARD_CERTS=\"" << r.crt.string()
-			  << "\"   (lpguard's sealed .livepatch keyring)\n"
-			  << "  CONFIG_SYSTEM_TRUSTED_KEYS=\"" << r.crt.string()
-			  << "\"   (the kernel's trusted keys, so module signature checking accepts it)\n";
+			  << "  make KDIR=/path/to/kernel-source IMAGE_CONFIG=/path/to/image.config LPGUARD_CERTS="
+			  << r.der.string() << " image-kernel\n"
+			  << "puts it in lpguard's sealed .livepatch keyring (CONFIG_SECURITY_LPGUARD_CERTS) and adds it to the\n"
+			  << "image's own CONFIG_SYSTEM_TRUSTED_KEYS, keeping every key the image trusted before, so module\n"
+			  << "signature checking accepts it. Configuring by hand instead: CONFIG_SECURITY_LPGUARD_CERTS=\""
+			  << r.crt.string() << "\" and append " << r.crt.string() << "\n"
+			  << "to the PEM bundle the image's CONFIG_SYSTEM_TRUSTED_KEYS names (do not replace that value: the\n"
+			  << "image's own trusted keys would be dropped).\n";
 		if (k.type == lpguard::KeyType::ecdsa_p384)
 			std::cout << "  ECDSA keys also need CONFIG_CRYPTO_ECDSA=y (and CONFIG_MODULE_SIG_KEY_TYPE_ECDSA "
 				     "for a kernel signing its own modules with ECDSA)\n";

@@ -146,6 +146,19 @@ RevertResult revert_transition(const LivepatchSysfs &sys, ModuleLoader &loader, 
 	return rv;
 }
 
+std::string revert_failure_text(const RevertResult &rv)
+{
+	if (rv.result == "write-failed")
+		return " and reverting failed: " + rv.detail;
+	if (rv.result == "still-running")
+		return " and its revert is still running after " + rv.detail +
+			" ms (watch 'lp-load status'; the kernel finishes it when the tasks move)";
+	if (rv.result == "not-removed")
+		return "; it was reverted but its module is still loaded: " + rv.detail +
+			" (retry with 'lp-load disable')";
+	return {};
+}
+
 CompletedReport finish_completed(const LivepatchSysfs &sys, ModuleLoader &loader, const std::string &name,
 				 const std::vector<std::string> &before, Clock::duration removal_timeout,
 				 const Backoff &backoff)
@@ -237,25 +250,10 @@ ApplyReport apply_patch(const LivepatchSysfs &sys, ModuleLoader &loader, const A
 		if (rv.result == "completed") {
 			t.outcome = TransitionOutcome::completed;
 			t.enabled = true;
-		} else if (rv.result == "write-failed") {
+		} else if (auto failure = revert_failure_text(rv); !failure.empty()) {
 			r.result = "revert-failed";
 			r.kind = Kind::revert_failed;
-			r.message = "transition of " + req.name + " timed out (" + blockers +
-				") and reverting failed: " + rv.detail;
-			return r;
-		} else if (rv.result == "still-running") {
-			r.result = "revert-failed";
-			r.kind = Kind::revert_failed;
-			r.message = "transition of " + req.name + " timed out (" + blockers +
-				") and its revert is still running after " + rv.detail +
-				" ms (watch 'lp-load status'; the kernel finishes it when the tasks move)";
-			return r;
-		} else if (rv.result == "not-removed") {
-			r.result = "revert-failed";
-			r.kind = Kind::revert_failed;
-			r.message = "transition of " + req.name + " timed out (" + blockers +
-				"); it was reverted but its module is still loaded: " + rv.detail +
-				" (retry with 'lp-load disable')";
+			r.message = "transition of " + req.name + " timed out (" + blockers + ")" + failure;
 			return r;
 		} else {
 			r.result = "reverted";

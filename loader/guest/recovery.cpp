@@ -189,17 +189,8 @@ std::optional<RecoveryReport> recover_transition(const LivepatchSysfs &sys, Modu
 				return done("reverted", Kind::reverted,
 					    timed_out + "; reverted and removed " + name + ", " +
 						    active_text(enabled_patches(sys)));
-			if (rv.result == "write-failed")
-				return done("revert-failed", Kind::revert_failed,
-					    timed_out + " and reverting failed: " + rv.detail);
-			if (rv.result == "still-running")
-				return done("revert-failed", Kind::revert_failed,
-					    timed_out + " and its revert is still running after " + rv.detail +
-						    " ms (watch 'lp-load status'; the kernel finishes it when the tasks move)");
-			if (rv.result == "not-removed")
-				return done("revert-failed", Kind::revert_failed,
-					    timed_out + "; it was reverted but its module is still loaded: " + rv.detail +
-						    " (retry with 'lp-load disable')");
+			if (auto failure = revert_failure_text(rv); !failure.empty())
+				return done("revert-failed", Kind::revert_failed, timed_out + failure);
 			// "completed": it ended between the last poll and the write.
 		}
 		st = sys.patch(name);

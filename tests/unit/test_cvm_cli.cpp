@@ -90,8 +90,11 @@ TEST_CASE("generate-livepatch-keys writes the keys, never prints the private key
 	CHECK(std::filesystem::exists(d / "keys/livepatch.key"));
 	CHECK(std::filesystem::exists(d / "keys/livepatch.crt"));
 	CHECK(std::filesystem::exists(d / "keys/livepatch.der"));
+	CHECK_THAT(r.out, ContainsSubstring("LPGUARD_CERTS=keys/livepatch.der image-kernel"));
 	CHECK_THAT(r.out, ContainsSubstring("CONFIG_SECURITY_LPGUARD_CERTS=\"keys/livepatch.crt\""));
-	CHECK_THAT(r.out, ContainsSubstring("CONFIG_SYSTEM_TRUSTED_KEYS"));
+	// The trusted keys are added to, never replaced: the image's own keys stay.
+	CHECK_THAT(r.out, ContainsSubstring("append keys/livepatch.crt"));
+	CHECK(r.out.find("CONFIG_SYSTEM_TRUSTED_KEYS=\"keys/livepatch.crt\"") == std::string::npos);
 	CHECK_THAT(r.out, ContainsSubstring("CONFIG_CRYPTO_ECDSA"));
 	auto key = read_bytes(d / "keys/livepatch.key");
 	std::string key_text(key.begin(), key.end());

@@ -99,6 +99,10 @@ struct RevertResult {
 };
 RevertResult revert_transition(const LivepatchSysfs &sys, ModuleLoader &loader, const std::string &name,
 			       const WaitOptions &back, Clock::duration removal_timeout);
+// For a failed revert ("write-failed", "still-running", "not-removed"): the
+// end of the one-line message after "<what> timed out (<blockers>)", saying
+// what went wrong and what to do; empty for "reverted" and "completed".
+std::string revert_failure_text(const RevertResult &rv);
 
 // After a forward transition of name completed: waits for the patches it
 // replaced to go (atomic replace frees them asynchronously), lists those of
