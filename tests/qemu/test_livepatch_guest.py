@@ -20,7 +20,7 @@ KEYS = os.path.join(BUILD, "test", "keys")
 LIVEPATCH = "/sys/kernel/livepatch"
 SMALL = "/mnt/lpg-small"
 # Lines cvm-cli prints on stderr on its way (not failures).
-PROGRESS = ("cvm-cli: connecting to the guest (", "cvm-cli: guest runs ")
+PROGRESS = ("cvm-cli: connecting to the guest (", "cvm-cli: guest runs ", "cvm-cli: running lp-load apply on the guest")
 
 
 @pytest.fixture(scope="module")
