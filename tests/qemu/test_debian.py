@@ -241,6 +241,8 @@ def test_a_boot_that_never_reaches_multi_user_marks_the_patch_bad(vm_debian):
     """One boot held before multi-user.target by a unit that never finishes,
     then cut (QEMU killed): the next boot finds its unconfirmed attempt."""
     vm = vm_debian
+    vm.copy_in(os.path.join(PAYLOAD, "lpg_replace_b.lp.ko"), "/root/lpg_replace_b.lp.ko")
+    assert vm.run("lp-load install /root/lpg_replace_b.lp.ko").rc == 0   # installed already by the test above
     path = status(vm)["installed"]["path"]
     add_unit(vm, "lpg-hold-boot.service", HOLD)
     vm.run("touch /etc/lpg-hold-boot && sync", check=True)
