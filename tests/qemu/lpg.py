@@ -40,6 +40,22 @@ MODULE_INIT_COMPRESSED_FILE = 4
 
 
 # ---- helpers ----------------------------------------------------------------
+LIVEPATCH = "/sys/kernel/livepatch"
+
+
+def cmdline(vm):
+    """The guest's /proc/cmdline: what the test patches change."""
+    return vm.run("cat /proc/cmdline", check=True).out.strip()
+
+
+def livepatch_state(vm):
+    """Registered patches and loaded livepatch-tainted modules, from /sys directly."""
+    r = vm.run(f"ls {LIVEPATCH}; echo --; for m in /sys/module/*; do "
+               "[ -f $m/taint ] && grep -q K $m/taint && basename $m; done; true", check=True)
+    patches, _, mods = r.out.partition("--")
+    return sorted(patches.split()), sorted(mods.split())
+
+
 def cert_facts(cert=CERT):
     """(CN, subject key id in lower-case hex) of a test livepatch certificate."""
     out = subprocess.run(["openssl", "x509", "-inform", "DER", "-in", cert, "-noout", "-subject",

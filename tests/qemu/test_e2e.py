@@ -9,6 +9,7 @@ import subprocess
 import pytest
 
 from conftest import BUILD, KVER
+from lpg import cmdline
 
 CVM_CLI = os.path.join(BUILD, "cmake", "bin", "cvm-cli")
 MODS = os.path.join(BUILD, "test", KVER, "payload", "opt", "lpguard-tests")
@@ -32,10 +33,6 @@ def livepatch(vm, known_hosts, module, keys=KEYS, extra=()):
             "--key", os.path.join(keys, "livepatch.key"), "--cert", os.path.join(keys, "livepatch.crt"),
             *extra, os.path.join(MODS, module)]
     return subprocess.run(argv, capture_output=True, text=True, timeout=300)
-
-
-def cmdline(vm):
-    return vm.run("cat /proc/cmdline", check=True).out.strip()
 
 
 def active(vm):

@@ -11,7 +11,7 @@ import re
 import pytest
 
 import conftest
-from lpg import T, SFS, ima_records, sha256, wait_transition
+from lpg import T, SFS, ima_records, sha256, wait_transition, cmdline
 
 LIVEPATCH = "/sys/kernel/livepatch"
 R_LOCKED = ("the active livepatch is locked (CONFIG_SECURITY_LPGUARD_LOCK_ACTIVE): "
@@ -30,10 +30,6 @@ def status(vm):
 
 def enabled(vm, name):
     return vm.run(f"cat {LIVEPATCH}/{name}/enabled", check=True).out.strip()
-
-
-def cmdline(vm):
-    return vm.run("cat /proc/cmdline", check=True).out.strip()
 
 
 def test_without_the_lock_the_active_patch_can_be_disabled(vm):

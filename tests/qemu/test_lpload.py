@@ -4,21 +4,10 @@ stall -> timeout -> revert, disable, status/list JSON, refusal reasons."""
 import json
 
 import pytest
+from lpg import cmdline, livepatch_state
 
 T = "/opt/lpguard-tests"
 LIVEPATCH = "/sys/kernel/livepatch"
-
-
-def cmdline(vm):
-    return vm.run("cat /proc/cmdline", check=True).out.strip()
-
-
-def livepatch_state(vm):
-    """Registered patches and loaded livepatch-tainted modules, from /sys directly."""
-    r = vm.run(f"ls {LIVEPATCH}; echo --; for m in /sys/module/*; do "
-               "[ -f $m/taint ] && grep -q K $m/taint && basename $m; done; true", check=True)
-    patches, _, mods = r.out.partition("--")
-    return sorted(patches.split()), sorted(mods.split())
 
 
 @pytest.fixture

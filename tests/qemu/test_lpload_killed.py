@@ -16,24 +16,12 @@ import re
 
 import pytest
 
-from lpg import T
+from lpg import T, cmdline, livepatch_state
 
 LIVEPATCH = "/sys/kernel/livepatch"
 TIMEOUT = 6
 RECORD = "/run/lp-load/transition.json"
 LOCK = "/run/lp-load.lock"
-
-
-def cmdline(vm):
-    return vm.run("cat /proc/cmdline", check=True).out.strip()
-
-
-def livepatch_state(vm):
-    """Registered patches and loaded livepatch-tainted modules, from /sys directly."""
-    r = vm.run(f"ls {LIVEPATCH}; echo --; for m in /sys/module/*; do "
-               "[ -f $m/taint ] && grep -q K $m/taint && basename $m; done; true", check=True)
-    patches, _, mods = r.out.partition("--")
-    return sorted(patches.split()), sorted(mods.split())
 
 
 def found(pid):

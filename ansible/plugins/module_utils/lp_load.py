@@ -68,6 +68,34 @@ class LpLoad:
             self.fail(report, rc, "status")
         return report
 
+    def exit_unchanged(self, msg, now, **extra):
+        """Ends the task without running an lp-load command that changes anything."""
+        self.module.exit_json(changed=False, msg=msg, lp_load=None, ansible_facts={"lpguard_livepatch": now},
+                              **extra)
+
+    def exit_done(self, rc, report, after, changed, **extra):
+        """Ends the task with the report of the lp-load command it ran."""
+        self.module.exit_json(changed=changed, msg=report.get("message"), lp_load=report, exit_code=rc,
+                              ansible_facts={"lpguard_livepatch": after, "lpguard_livepatch_report": report},
+                              **extra)
+
+    def take_off(self, present, nothing, command, *args):
+        """disable and uninstall: runs `lp-load COMMAND ARGS` when PRESENT (the
+        patch it acts on, by name) is set; lp-load's "nothing to do" (exit 8)
+        is not a failure, and no change."""
+        before = facts(self.status())
+        name = present(before)
+        if name is None:
+            self.exit_unchanged(nothing, before)
+        if self.module.check_mode:
+            self.module.exit_json(changed=True, msg="would %s %s" % (command, name), lp_load=None,
+                                  ansible_facts={"lpguard_livepatch": before})
+        rc, report = self.run(command, *args)
+        after = facts(self.status())
+        if rc not in (EXIT_OK, EXIT_NOT_FOUND):
+            self.fail(report, rc, command, ansible_facts={"lpguard_livepatch": after})
+        self.exit_done(rc, report, after, rc == EXIT_OK)
+
     def fail(self, report, rc, command, **extra):
         """Fails the task with lp-load's own one-line message and exit code."""
         message = report.get("message") or "no message"

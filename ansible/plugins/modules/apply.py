@@ -129,9 +129,8 @@ def main():
     before_facts = facts(lp.status())
     before = brief(before_facts)
     if before_facts["active_sha256"] == sha:
-        module.exit_json(changed=False, msg="%s is already active (this signed image, SHA-256 %s)" % (
-            before_facts["active"], sha), sha256=sha, before=before, lp_load=None,
-            ansible_facts={"lpguard_livepatch": before_facts})
+        lp.exit_unchanged("%s is already active (this signed image, SHA-256 %s)" % (before_facts["active"], sha),
+                          before_facts, sha256=sha, before=before)
 
     if module.check_mode:
         rc, report = lp.run("verify", src)
@@ -153,9 +152,7 @@ def main():
         warnings.append("lp-load marked %s bad: %s" % (report["patch"]["name"], report["marked_bad"]["reason"]))
     for w in warnings:
         module.warn(w)
-    module.exit_json(changed=True, msg=report.get("message"), sha256=sha, before=before, lp_load=report,
-                     exit_code=rc, result=report.get("result"),
-                     ansible_facts={"lpguard_livepatch": after, "lpguard_livepatch_report": report})
+    lp.exit_done(rc, report, after, True, sha256=sha, before=before, result=report.get("result"))
 
 
 if __name__ == "__main__":

@@ -63,27 +63,15 @@ ansible_facts:
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.lpguard.livepatch.plugins.module_utils.lp_load import (
-    COMMON_ARGS, EXIT_NOT_FOUND, EXIT_OK, LpLoad, facts)
+    COMMON_ARGS, LpLoad)
 
 
 def main():
     spec = dict(COMMON_ARGS)
     spec.update(timeout=dict(type="float", default=60))
     module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
-    lp = LpLoad(module)
-    before = facts(lp.status())
-    if before["active"] is None:
-        module.exit_json(changed=False, msg="no active livepatch, nothing to disable", lp_load=None,
-                         ansible_facts={"lpguard_livepatch": before})
-    if module.check_mode:
-        module.exit_json(changed=True, msg="would disable %s" % before["active"], lp_load=None,
-                         ansible_facts={"lpguard_livepatch": before})
-    rc, report = lp.run("disable", "--timeout", module.params["timeout"])
-    after = facts(lp.status())
-    if rc not in (EXIT_OK, EXIT_NOT_FOUND):
-        lp.fail(report, rc, "disable", ansible_facts={"lpguard_livepatch": after})
-    module.exit_json(changed=rc == EXIT_OK, msg=report.get("message"), lp_load=report, exit_code=rc,
-                     ansible_facts={"lpguard_livepatch": after, "lpguard_livepatch_report": report})
+    LpLoad(module).take_off(lambda f: f["active"], "no active livepatch, nothing to disable",
+                            "disable", "--timeout", module.params["timeout"])
 
 
 if __name__ == "__main__":

@@ -103,9 +103,8 @@ def main():
     inst = before["installed"] or {}
     installed = inst.get("sha256") == sha and not inst.get("problem") and not inst.get("marked_bad")
     if installed and (not module.params["now"] or before["active_sha256"] == sha):
-        module.exit_json(changed=False, msg="%s is installed already (this signed image, SHA-256 %s)%s" % (
-            inst.get("name"), sha, " and active" if module.params["now"] else ""), sha256=sha, lp_load=None,
-            ansible_facts={"lpguard_livepatch": before})
+        lp.exit_unchanged("%s is installed already (this signed image, SHA-256 %s)%s" % (
+            inst.get("name"), sha, " and active" if module.params["now"] else ""), before, sha256=sha)
 
     if module.check_mode:
         rc, report = lp.run("verify", src)
@@ -125,8 +124,7 @@ def main():
     if rc != EXIT_OK:
         lp.fail(report, rc, "install", sha256=sha, changed=after["installed"] != before["installed"],
                 ansible_facts={"lpguard_livepatch": after})
-    module.exit_json(changed=True, msg=report.get("message"), sha256=sha, lp_load=report, exit_code=rc,
-                     ansible_facts={"lpguard_livepatch": after, "lpguard_livepatch_report": report})
+    lp.exit_done(rc, report, after, True, sha256=sha)
 
 
 if __name__ == "__main__":

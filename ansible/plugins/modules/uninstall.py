@@ -51,25 +51,13 @@ ansible_facts:
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.lpguard.livepatch.plugins.module_utils.lp_load import (
-    COMMON_ARGS, EXIT_NOT_FOUND, EXIT_OK, LpLoad, facts)
+    COMMON_ARGS, LpLoad)
 
 
 def main():
     module = AnsibleModule(argument_spec=dict(COMMON_ARGS), supports_check_mode=True)
-    lp = LpLoad(module)
-    before = facts(lp.status())
-    if before["installed"] is None:
-        module.exit_json(changed=False, msg="no patch installed", lp_load=None,
-                         ansible_facts={"lpguard_livepatch": before})
-    if module.check_mode:
-        module.exit_json(changed=True, msg="would uninstall %s" % before["installed"].get("name"), lp_load=None,
-                         ansible_facts={"lpguard_livepatch": before})
-    rc, report = lp.run("uninstall")
-    after = facts(lp.status())
-    if rc not in (EXIT_OK, EXIT_NOT_FOUND):
-        lp.fail(report, rc, "uninstall", ansible_facts={"lpguard_livepatch": after})
-    module.exit_json(changed=rc == EXIT_OK, msg=report.get("message"), lp_load=report, exit_code=rc,
-                     ansible_facts={"lpguard_livepatch": after, "lpguard_livepatch_report": report})
+    LpLoad(module).take_off(lambda f: f["installed"] and f["installed"].get("name"), "no patch installed",
+                            "uninstall")
 
 
 if __name__ == "__main__":
