@@ -11,6 +11,7 @@
  * a measurement identical to an earlier one, and A -> B -> A must leave
  * three. Pure code.
  */
+#include <linux/hex.h>
 #include <linux/kernel.h>
 #include <linux/string.h>
 
