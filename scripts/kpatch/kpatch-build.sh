@@ -142,12 +142,11 @@ rm -f "$ko" "$outdir/.$modname.ko.stamp"
 
 kind=replace
 [ "$replace" -eq 1 ] || kind=non-replace
-# On Debian kpatch-build puts /usr/lib/ccache first on the PATH: when the
-# ccache package is installed, both of its tree builds go through it. Its
-# cache stays under KPATCH_DIR like everything else built here.
+# No ccache: kpatch-build puts /usr/lib/ccache on the PATH only for a
+# distribution kernel's source, not with -s (docs/kpatch.md, Cost).
 RUN_STEP_PHASES='^(Testing patch|Reading special|Building original|Building patched|Extracting new|Building patch module|SUCCESS)' \
 	run_step "kpatch-build: $modname.ko ($kind) for $release from ${patches[*]}" "$log" \
-	env CACHEDIR="$cache" CCACHE_DIR="${CCACHE_DIR:-$KPATCH_DIR/ccache}" "$kpatch_build" "${args[@]}" "${abs_patches[@]}" || {
+	env CACHEDIR="$cache" "$kpatch_build" "${args[@]}" "${abs_patches[@]}" || {
 	restore_tree
 	echo "kpatch-build: failed; kpatch-build's own log: $cache/build.log" >&2
 	exit 1
